@@ -1,0 +1,139 @@
+package shellcmd
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/gatehouse/gatehouse/internal/analysis"
+)
+
+// Limits bound the analysis. Past a bound the analysis stops and reports an
+// opaque finding, so that an oversized command is reviewed, never allowed.
+type Limits struct {
+	MaxBytes int // longest command text (default 1 MiB)
+	MaxDepth int // nested shells, wrappers and function calls followed (default 10)
+	MaxUnits int // commands judged in one request (default 20,000)
+}
+
+// DefaultLimits are the limits used when none are given.
+var DefaultLimits = Limits{MaxBytes: 1 << 20, MaxDepth: 10, MaxUnits: 20000}
+
+// Analyzer analyzes shell commands. It is safe for concurrent use.
+type Analyzer struct {
+	kb      *Knowledge
+	limits  Limits
+	parsers sync.Pool
+}
+
+// New returns an analyzer that classifies programs with kb; nil means the
+// embedded knowledge base.
+func New(kb *Knowledge, limits Limits) (*Analyzer, error) {
+	if kb == nil {
+		var err error
+		if kb, err = DefaultKnowledge(); err != nil {
+			return nil, err
+		}
+	}
+	if limits.MaxBytes <= 0 {
+		limits.MaxBytes = DefaultLimits.MaxBytes
+	}
+	if limits.MaxDepth <= 0 {
+		limits.MaxDepth = DefaultLimits.MaxDepth
+	}
+	if limits.MaxUnits <= 0 {
+		limits.MaxUnits = DefaultLimits.MaxUnits
+	}
+	a := &Analyzer{kb: kb, limits: limits}
+	a.parsers.New = func() any { return syntax.NewParser(syntax.Variant(syntax.LangBash)) }
+	return a, nil
+}
+
+var defaultKB struct {
+	once sync.Once
+	kb   *Knowledge
+	err  error
+}
+
+// DefaultKnowledge returns the embedded knowledge base, parsed once.
+func DefaultKnowledge() (*Knowledge, error) {
+	defaultKB.once.Do(func() {
+		defaultKB.kb, defaultKB.err = ParseKnowledge(builtinKnowledge)
+		if defaultKB.err != nil {
+			defaultKB.err = fmt.Errorf("embedded knowledge base: %w", defaultKB.err)
+		}
+	})
+	return defaultKB.kb, defaultKB.err
+}
+
+// Knowledge returns the analyzer's knowledge base.
+func (a *Analyzer) Knowledge() *Knowledge { return a.kb }
+
+// ErrEmpty is returned for a command with nothing to run.
+var ErrEmpty = errors.New("empty command")
+
+// Analyze finds every command src would run when started in workdir (an
+// absolute path; relative paths in the command resolve against it) and
+// describes each. It never fails: text that cannot be analyzed becomes an
+// opaque unit. The error reports input that is not a command at all
+// (empty, too large, not UTF-8); the units then say the same.
+func (a *Analyzer) Analyze(src, workdir string) ([]analysis.Unit, error) {
+	if err := a.check(src); err != nil {
+		kind := analysis.FindingUnparsable
+		if len(src) > a.limits.MaxBytes {
+			kind = analysis.FindingBoundExceeded
+		}
+		u := analysis.Unit{Kind: analysis.KindShell, Text: truncate(src, 200), Effects: analysis.Effects(analysis.Unknown)}
+		u.AddFinding(kind, err.Error())
+		return []analysis.Unit{u}, err
+	}
+	w := &walker{
+		a:       a,
+		kb:      a.kb,
+		workdir: cleanPath(workdir),
+		funcs:   map[string]*syntax.FuncDecl{},
+		called:  map[string]bool{},
+		calling: map[string]bool{},
+		aliases: map[string]string{},
+		written: map[string]bool{},
+		seen:    map[syntax.Node]bool{},
+	}
+	if workdir == "" {
+		w.workdir = ""
+	}
+	sc := newScope(w.workdir)
+	w.script(sc, src, "")
+	w.finish(sc)
+	if len(w.units) == 0 {
+		return nil, ErrEmpty
+	}
+	return w.units, nil
+}
+
+func (a *Analyzer) check(src string) error {
+	switch {
+	case len(src) > a.limits.MaxBytes:
+		return fmt.Errorf("command is %d bytes; the limit is %d", len(src), a.limits.MaxBytes)
+	case !utf8.ValidString(src):
+		return errors.New("command is not valid UTF-8")
+	case strings.IndexByte(src, 0) >= 0:
+		return errors.New("command contains a NUL byte")
+	case strings.TrimSpace(src) == "":
+		return ErrEmpty
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

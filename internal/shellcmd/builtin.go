@@ -1,0 +1,294 @@
+package shellcmd
+
+import (
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/analysis"
+)
+
+// builtin handles the shell builtins that change the shell's own state or
+// run code given as text. It reports whether args was one of them.
+func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
+	name := args[0].s
+	rest := args[1:]
+	switch name {
+	case "cd", "pushd", "popd", "chdir":
+		ops := operandsOf(rest)
+		switch {
+		case name == "popd":
+			sc.cwdKnown = false
+		case len(ops) == 0:
+			sc.chdir(arg{}, false)
+		default:
+			sc.chdir(ops[0], true)
+		}
+		return true
+	case "eval":
+		w.evalCode(sc.nested("eval", 0, 0), "eval", rest, "eval")
+		return true
+	case "source", ".":
+		w.source(sc, args)
+		return true
+	case "exec":
+		ops := rest
+		for len(ops) > 0 && strings.HasPrefix(ops[0].s, "-") && !ops[0].dynamic {
+			if ops[0].s == "-a" && len(ops) > 1 {
+				ops = ops[1:]
+			}
+			if ops[0].s == "--" {
+				ops = ops[1:]
+				break
+			}
+			ops = ops[1:]
+		}
+		if len(ops) > 0 {
+			w.command(sc, ops, env)
+		}
+		return true
+	case "command":
+		ops := rest
+		for len(ops) > 0 && !ops[0].dynamic && strings.HasPrefix(ops[0].s, "-") {
+			switch ops[0].s {
+			case "-v", "-V":
+				u := w.newUnit(sc, args)
+				u.Program = "command"
+				u.Effects = u.Effects.With(analysis.Read)
+				w.add(u)
+				return true
+			case "--":
+				ops = ops[1:]
+				goto run
+			}
+			ops = ops[1:]
+		}
+	run:
+		if len(ops) > 0 {
+			// command skips functions and aliases.
+			if ops[0].dynamic || w.funcs[ops[0].s] == nil && w.aliases[ops[0].s] == "" {
+				w.command(sc, ops, env)
+			} else {
+				saved, savedAlias := w.funcs[ops[0].s], w.aliases[ops[0].s]
+				delete(w.funcs, ops[0].s)
+				delete(w.aliases, ops[0].s)
+				w.command(sc, ops, env)
+				w.funcs[ops[0].s] = saved
+				if savedAlias != "" {
+					w.aliases[ops[0].s] = savedAlias
+				}
+			}
+		}
+		return true
+	case "builtin":
+		if len(rest) > 0 && !w.builtin(sc, rest, env) {
+			w.command(sc, rest, env)
+		}
+		return true
+	case "trap":
+		ops := operandsOf(rest)
+		if len(ops) >= 2 && ops[0].s != "-" && ops[0].s != "" {
+			w.evalCode(sc.nested("trap", 0, 0), "trap", ops[:1], "trap")
+		} else if len(ops) == 1 && !isSignal(ops[0].s) {
+			w.evalCode(sc.nested("trap", 0, 0), "trap", ops[:1], "trap")
+		}
+		return true
+	case "alias":
+		for _, a := range operandsOf(rest) {
+			n, v, ok := strings.Cut(a.s, "=")
+			if !ok {
+				continue
+			}
+			if a.dynamic {
+				w.opaque(sc, "alias "+a.display(), analysis.FindingDynamicCode, "an alias is defined from run-time data")
+				continue
+			}
+			w.aliases[n] = v
+			w.aliasDefs = append(w.aliasDefs, n)
+		}
+		return true
+	case "unalias":
+		for _, a := range operandsOf(rest) {
+			delete(w.aliases, a.s)
+		}
+		return true
+	case "unset":
+		funcs := false
+		for _, a := range rest {
+			switch {
+			case a.s == "-f":
+				funcs = true
+			case a.s == "-v" || a.s == "-n":
+			case funcs:
+				delete(w.funcs, a.s)
+			case a.dynamic:
+			default:
+				sc.set(a.s, variable{known: true})
+			}
+		}
+		return true
+	case "read", "mapfile", "readarray", "getopts", "printf":
+		if name == "printf" {
+			isV := false
+			for i, a := range rest {
+				if a.s == "-v" && i+1 < len(rest) {
+					sc.set(rest[i+1].s, variable{})
+					isV = true
+				}
+			}
+			return isV // plain printf is an ordinary read-only program
+		}
+		for _, a := range rest {
+			if !a.dynamic && isName(a.s) {
+				sc.set(a.s, variable{})
+			}
+		}
+		if name == "mapfile" || name == "readarray" {
+			sc.set("MAPFILE", variable{})
+		}
+		sc.set("REPLY", variable{})
+		u := w.newUnit(sc, args)
+		u.Program = name
+		u.Effects = u.Effects.With(analysis.Read)
+		w.add(u)
+		return true
+	case "shift":
+		if sc.posKnown && len(sc.pos) > 0 {
+			sc.pos = sc.pos[1:]
+		}
+		return true
+	case "set":
+		for i, a := range rest {
+			if a.s == "--" {
+				sc.pos, sc.posKnown, sc.posDynamic = nil, true, false
+				for _, p := range rest[i+1:] {
+					sc.pos = append(sc.pos, p.s)
+					sc.posDynamic = sc.posDynamic || p.dynamic
+				}
+				break
+			}
+		}
+		return true
+	case "shopt", "wait", "true", "false", ":", "return", "exit", "break", "continue", "local", "hash", "umask",
+		"ulimit", "times", "jobs", "disown", "suspend", "logout", "caller", "complete", "compgen", "compopt",
+		"bind", "dirs", "help", "let":
+		return true
+	case "enable":
+		for _, a := range rest {
+			if a.s == "-f" {
+				w.opaque(sc, shellJoin(args2strings(args)), analysis.FindingCodeConfig, "enable -f loads a builtin from a shared library")
+				return true
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func isSignal(s string) bool {
+	if isFD(s) {
+		return true
+	}
+	up := strings.TrimPrefix(strings.ToUpper(s), "SIG")
+	switch up {
+	case "EXIT", "ERR", "DEBUG", "RETURN", "INT", "TERM", "HUP", "QUIT", "KILL", "USR1", "USR2", "PIPE", "ALRM",
+		"CHLD", "CONT", "STOP", "TSTP", "WINCH":
+		return true
+	}
+	return false
+}
+
+// operandsOf drops leading options.
+func operandsOf(as []arg) []arg {
+	for i, a := range as {
+		if a.dynamic || !strings.HasPrefix(a.s, "-") || a.s == "-" {
+			return as[i:]
+		}
+		if a.s == "--" {
+			return as[i+1:]
+		}
+	}
+	return nil
+}
+
+// evalCode analyzes text that a shell will run as code: eval's arguments,
+// a trap handler, bash -c's script. via names the construct; sc is the scope
+// the code runs in, already nested by the caller.
+func (w *walker) evalCode(sc *scope, via string, parts []arg, what string) {
+	if len(parts) == 0 {
+		return
+	}
+	dynamic, decoded := false, false
+	var src analysis.EffectSet
+	texts := make([]string, len(parts))
+	for i, p := range parts {
+		dynamic = dynamic || p.dynamic
+		decoded = decoded || p.decoded
+		src |= p.src
+		texts[i] = p.s
+		if p.dynamic {
+			texts[i] = p.display()
+		}
+	}
+	text := strings.Join(texts, " ")
+	if dynamic {
+		u := w.opaque(sc, via+" "+text, analysis.FindingDynamicCode, what+" runs code that is only known at run time")
+		u.Program = via
+		if src.Has(analysis.Network) {
+			u.Effects = u.Effects.With(analysis.RemoteCode)
+			u.AddFinding(analysis.FindingDynamicCode, "the code comes from the network")
+		}
+		if decoded {
+			u.AddFinding(analysis.FindingObfuscated, "the code is decoded at run time")
+		}
+		if src.Has(analysis.SecretRead) {
+			u.Effects = u.Effects.With(analysis.SecretRead)
+		}
+		return
+	}
+	w.script(sc, text, via)
+}
+
+// source handles "source FILE" and ". FILE".
+func (w *walker) source(sc *scope, args []arg) {
+	u := w.newUnit(sc, args)
+	u.Program = "source"
+	ops := operandsOf(args[1:])
+	if len(ops) == 0 {
+		u.Effects = u.Effects.With(analysis.Unknown)
+		u.AddFinding(analysis.FindingUnparsable, "source without a file")
+		w.add(u)
+		return
+	}
+	f := ops[0]
+	if f.dynamic {
+		u.Effects = u.Effects.With(analysis.Unknown)
+		u.AddFinding(analysis.FindingDynamicCode, "sources a file or stream only known at run time")
+		if f.src.Has(analysis.Network) {
+			u.Effects = u.Effects.With(analysis.RemoteCode)
+		}
+		if f.decoded {
+			u.AddFinding(analysis.FindingObfuscated, "the code is decoded at run time")
+		}
+		w.add(u)
+		return
+	}
+	shown, class := w.classifyPath(sc, f)
+	u.AddPath(analysis.Path{Value: shown, Class: class, Access: analysis.AccessExec})
+	if p, ok := resolvePath(sc, f); ok && w.written[p] {
+		u.AddFinding(analysis.FindingDynamicCode, "sources "+shown+", which this command line wrote")
+	}
+	switch class {
+	case analysis.Secret:
+		u.Effects = u.Effects.With(analysis.SecretRead)
+	case analysis.Workspace, analysis.Temp:
+		u.Effects = u.Effects.With(analysis.WorkspaceExec)
+		u.AddFinding(analysis.FindingTrusted, "runs the workspace script "+shown+" in this shell")
+	default:
+		u.Effects = u.Effects.With(analysis.Unknown)
+		u.AddFinding(analysis.FindingScript, "runs "+shown+" in this shell; its content is not analyzed")
+	}
+	// Whatever the file defines is unknown from here on.
+	for n := range sc.vars {
+		sc.vars[n] = variable{}
+	}
+	w.add(u)
+}

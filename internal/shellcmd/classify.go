@@ -1,0 +1,465 @@
+package shellcmd
+
+import (
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/analysis"
+)
+
+// opt is one option as given on a command line.
+type opt struct {
+	name   string
+	val    arg
+	hasVal bool
+	rule   *OptionRule
+	level  *Program
+}
+
+// parsed is a command line laid out against a program's knowledge: the
+// subcommand path, the options and the operands.
+type parsed struct {
+	prog       *Program // the deepest subcommand reached
+	words      []string // subcommand words
+	opts       []opt
+	operands   []arg // operands of the deepest level, after the subcommand words
+	rest       []arg // for programs that stop at their first operand: everything from there on
+	unknownSub string
+	dd         int // index in args of "--", or -1
+}
+
+func (ps *parsed) has(names ...string) bool {
+	for _, o := range ps.opts {
+		for _, n := range names {
+			if o.name == n {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (ps *parsed) value(names ...string) (arg, bool) {
+	for _, o := range ps.opts {
+		for _, n := range names {
+			if o.name == n && o.hasVal {
+				return o.val, true
+			}
+		}
+	}
+	return arg{}, false
+}
+
+// parseArgs lays args (without the program name) out against p.
+func parseArgs(p *Program, args []arg) *parsed {
+	level := p
+	ps := &parsed{prog: p, dd: -1}
+	subDone := level.Subcommands == nil
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		isOpt := ps.dd < 0 && strings.HasPrefix(a.static(), "-") && len(a.s) > 1 && !(a.dynamic && a.static() == "-")
+		if ps.dd < 0 && !a.dynamic && a.s == "--" {
+			ps.dd = i
+			if level.StopAtOperand {
+				ps.rest = args[i+1:]
+				return ps
+			}
+			continue
+		}
+		if isOpt {
+			i += parseOption(level, ps, args, i)
+			continue
+		}
+		if !subDone {
+			subDone = true
+			if !a.dynamic {
+				if sub, ok := level.Subcommands[a.s]; ok {
+					level = sub
+					ps.prog = sub
+					ps.words = append(ps.words, a.s)
+					subDone = sub.Subcommands == nil
+					continue
+				}
+			}
+			ps.unknownSub = a.display()
+		}
+		if level.StopAtOperand {
+			ps.rest = args[i:]
+			ps.operands = append(ps.operands, args[i:]...)
+			return ps
+		}
+		ps.operands = append(ps.operands, a)
+	}
+	return ps
+}
+
+// parseOption parses the option at args[i] and returns how many extra
+// arguments it consumed.
+func parseOption(level *Program, ps *parsed, args []arg, i int) int {
+	a := args[i]
+	s := a.s
+	add := func(name string, val arg, hasVal bool) {
+		ps.opts = append(ps.opts, opt{name: name, val: val, hasVal: hasVal, rule: level.Options[name], level: level})
+	}
+	next := func() (arg, bool) {
+		if i+1 < len(args) {
+			return args[i+1], true
+		}
+		return arg{}, false
+	}
+	if a.dynamic {
+		// An option spelled with run-time data ("-$X"): record it whole.
+		add(a.display(), a, false)
+		return 0
+	}
+	if strings.HasPrefix(s, "--") {
+		name, val, hasEq := strings.Cut(s, "=")
+		if hasEq {
+			add(name, withValue(a, val), true)
+			return 0
+		}
+		if level.ValueOptions[name] {
+			if v, ok := next(); ok {
+				add(name, v, true)
+				return 1
+			}
+		}
+		add(name, arg{}, false)
+		return 0
+	}
+	if _, ok := level.Options[s]; ok || level.ValueOptions[s] || level.LongSingleDash {
+		if level.ValueOptions[s] {
+			if v, ok := next(); ok {
+				add(s, v, true)
+				return 1
+			}
+		}
+		if name, val, hasEq := strings.Cut(s, "="); hasEq && level.LongSingleDash {
+			add(name, withValue(a, val), true)
+			return 0
+		}
+		add(s, arg{}, false)
+		return 0
+	}
+	// A cluster of short options: -rf is -r -f; -n5 is -n 5.
+	for j := 1; j < len(s); j++ {
+		o := "-" + s[j:j+1]
+		if level.ValueOptions[o] {
+			if j+1 < len(s) {
+				add(o, withValue(a, strings.TrimPrefix(s[j+1:], "=")), true)
+				return 0
+			}
+			if v, ok := next(); ok {
+				add(o, v, true)
+				return 1
+			}
+			add(o, arg{}, false)
+			return 0
+		}
+		add(o, arg{}, false)
+	}
+	return 0
+}
+
+func withValue(a arg, v string) arg {
+	a.s = v
+	a.raw = v
+	return a
+}
+
+// globalContextOptions name an environment for most tools.
+var globalContextOptions = map[string]bool{
+	"-n": true, "--namespace": true, "--context": true, "--kube-context": true, "--kubecontext": true,
+	"--profile": true, "--project": true, "--env": true, "--environment": true, "--stage": true,
+	"--cluster": true, "--account": true, "--subscription": true, "--workspace": true, "--app": true,
+	"--host": true, "-h": true, "--server": true, "--org": true, "--space": true, "--site": true,
+}
+
+// classify fills u from the knowledge about p and the command's arguments,
+// then hands over to p's structural handler, if any.
+func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, env map[string]arg) {
+	if p.Handler == "tar" {
+		args = normalizeTar(args)
+	}
+	ps := parseArgs(p, args[1:])
+	final := ps.prog
+	u.Subcommand = strings.Join(ps.words, " ")
+
+	operandCount := len(ps.operands)
+	switch {
+	case ps.unknownSub != "" && final.Subcommands != nil:
+		if final.UnknownSubcommand != nil {
+			u.Effects |= *final.UnknownSubcommand
+		} else {
+			u.Effects = u.Effects.With(analysis.Unknown)
+			u.AddFinding(analysis.FindingUnknownSub, p.Name+" "+ps.unknownSub+" is not in the knowledge base")
+		}
+	case final.Bare != nil && operandCount == 0:
+		u.Effects |= *final.Bare
+	default:
+		u.Effects |= final.Effects
+	}
+	if operandCount > 0 {
+		u.Effects |= final.WithOperands
+	}
+	u.Scopes |= final.Scopes
+	for _, f := range final.Findings {
+		detail := final.Note
+		if detail == "" {
+			detail = strings.TrimSpace(p.Name + " " + u.Subcommand)
+		}
+		u.AddFinding(f, detail)
+	}
+	if len(final.Verbs) > 0 {
+		w.verbs(u, final, ps)
+	}
+
+	// Options such as git -C and make -C move where the operands are.
+	osc := sc
+	for _, o := range ps.opts {
+		if o.hasVal && final.ChdirOptions[o.name] {
+			if osc == sc {
+				osc = sc.child()
+			}
+			osc.chdir(o.val, true)
+			if d, ok := resolvePath(sc, o.val); !ok || w.classifyClean(d) != analysis.Workspace {
+				u.AddFinding(analysis.FindingRetarget, o.name+" "+o.val.display()+" works outside the workspace")
+			}
+		}
+	}
+	sc = osc
+	operandMode, skip := final.Operands, final.SkipOperands
+	for _, o := range ps.opts {
+		if o.rule != nil {
+			u.Effects |= o.rule.Effects
+			u.Scopes |= o.rule.Scopes
+			if o.rule.Finding != "" {
+				u.AddFinding(o.rule.Finding, "option "+o.name)
+			}
+			if o.rule.Value != "" && o.hasVal {
+				w.operand(sc, u, o.rule.Value, o.val)
+			}
+			if o.rule.Operands != "" {
+				operandMode, skip = o.rule.Operands, 0
+			}
+		}
+		if o.hasVal && (final.ContextOptions[o.name] || globalContextOptions[o.name]) && prodValue.MatchString(o.val.s) {
+			u.Scopes = u.Scopes.With(analysis.Production)
+		}
+		if o.val.dynamic && o.hasVal && o.val.src.Has(analysis.SecretRead) {
+			u.Effects = u.Effects.With(analysis.SecretRead)
+		}
+		if o.name != "" && o.val.dynamic == false && strings.HasPrefix(o.name, "-") && strings.Contains(o.name, dyn) {
+			u.AddFinding(analysis.FindingDynamicArg, "an option is only known at run time")
+		}
+	}
+	for _, r := range final.OperandRules {
+		for _, a := range ps.operands {
+			if !a.dynamic && r.Match.MatchString(a.s) {
+				u.Effects |= r.Effects
+				u.Scopes |= r.Scopes
+				if r.Finding != "" {
+					u.AddFinding(r.Finding, a.s)
+				}
+			}
+		}
+	}
+	if final.Wrapper == nil {
+		ops := ps.operands
+		if skip > len(ops) {
+			skip = len(ops)
+		}
+		for i, a := range ops[skip:] {
+			m := operandMode
+			if final.LastOperand != "" && i == len(ops)-skip-1 && len(ops)-skip >= 2 {
+				m = final.LastOperand
+			}
+			w.operand(sc, u, m, a)
+		}
+	}
+	if u.Effects.Has(analysis.Destructive) {
+		for _, a := range ps.operands {
+			if a.glob {
+				u.Scopes = u.Scopes.With(analysis.Bulk)
+			}
+		}
+	}
+	h := final.Handler
+	if h == "" {
+		h = p.Handler
+	}
+	if fn, ok := handlerFuncs[h]; ok {
+		if fn(w, sc, u, final, ps, args, env) {
+			return
+		}
+	}
+	if final.Wrapper != nil {
+		w.wrap(sc, u, final, ps, args, env)
+		return
+	}
+	w.finishUnit(sc, u, args)
+}
+
+// verbs classifies by the command words (aws s3 rm, gcloud compute
+// instances delete) against the program's verb rules.
+func (w *walker) verbs(u *analysis.Unit, final *Program, ps *parsed) {
+	var words []string
+	for _, a := range ps.operands {
+		words = append(words, strings.ToLower(a.display()))
+	}
+	line := strings.Join(append(append([]string(nil), ps.words...), words...), " ")
+	for _, r := range final.Verbs {
+		if r.Match.MatchString(line) {
+			u.Effects |= r.Effects
+			u.Scopes |= r.Scopes
+			if r.Finding != "" {
+				u.AddFinding(r.Finding, line)
+			}
+			return
+		}
+	}
+	if final.VerbDefault != nil {
+		u.Effects |= *final.VerbDefault
+		return
+	}
+	u.Effects = u.Effects.With(analysis.Unknown)
+	u.AddFinding(analysis.FindingUnknownSub, final.Name+" "+line+" is not in the knowledge base")
+}
+
+// operand records what one operand or option value is.
+func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
+	switch mode {
+	case OperandNone, "":
+	case OperandRead, OperandWrite, OperandDelete, OperandExec, OperandUpload:
+		if !a.dynamic && (a.s == "-" || a.s == "") {
+			return
+		}
+		if h, ok := networkPath(a.s); ok && !a.dynamic {
+			u.AddHost(h)
+			u.Effects = u.Effects.With(analysis.Network)
+			return
+		}
+		shown, class := w.classifyPath(sc, a)
+		if !a.dynamic && !a.glob && pseudoPath(a.s) {
+			if class == analysis.UnknownPath {
+				return
+			}
+		}
+		access := analysis.AccessRead
+		switch mode {
+		case OperandWrite:
+			access = analysis.AccessWrite
+			u.Effects = u.Effects.With(analysis.LocalWrite)
+			if p, ok := resolvePath(sc, a); ok {
+				w.written[p] = true
+			}
+		case OperandDelete:
+			access = analysis.AccessDelete
+		case OperandExec:
+			access = analysis.AccessExec
+			if p, ok := resolvePath(sc, a); ok && w.written[p] {
+				u.AddFinding(analysis.FindingDynamicCode, "runs "+shown+", which this command line wrote")
+			}
+		}
+		u.AddPath(analysis.Path{Value: shown, Class: class, Access: access})
+		if class == analysis.Secret && (access == analysis.AccessRead || access == analysis.AccessExec) {
+			u.Effects = u.Effects.With(analysis.SecretRead)
+		}
+		if class == analysis.Device && (access == analysis.AccessWrite || access == analysis.AccessDelete) {
+			u.Effects = u.Effects.With(analysis.Destructive)
+		}
+		if mode == OperandUpload {
+			u.Effects = u.Effects.With(analysis.Network)
+			if class == analysis.Secret || class == analysis.UnknownPath {
+				u.Effects = u.Effects.With(analysis.Exfiltration)
+			}
+			if class == analysis.Secret {
+				u.AddFinding(analysis.FindingSecretFlow, "uploads the secret file "+shown)
+			}
+		}
+		if a.dynamic && (mode == OperandDelete || mode == OperandWrite) {
+			u.AddFinding(analysis.FindingDynamicPath, shown+" is only known at run time")
+		}
+	case OperandURL:
+		w.url(sc, u, a)
+	case OperandHost:
+		h := a.s
+		if i := strings.LastIndexByte(h, '@'); i >= 0 {
+			h = h[i+1:]
+		}
+		if a.dynamic {
+			u.AddFinding(analysis.FindingDataInURL, "the destination "+a.display()+" is only known at run time")
+			if a.src.Any(analysis.Effects(analysis.SecretRead, analysis.Read)) {
+				u.Effects = u.Effects.With(analysis.Exfiltration)
+			}
+			return
+		}
+		u.AddHost(h)
+		w.hostEffects(u, h)
+	case OperandSQL:
+		w.sql(sc, u, a, 0)
+	case OperandCode:
+		u.AddFinding(analysis.FindingInlineCode, "inline code: "+truncate(a.display(), 120))
+		if a.src.Has(analysis.Network) {
+			u.Effects = u.Effects.With(analysis.RemoteCode)
+		}
+	case OperandCommand:
+		w.evalCode(sc.nested(u.Program, 0, 0), u.Program, []arg{a}, u.Program+" runs a command")
+	}
+}
+
+// genericPaths records operands of an unknown program that look like
+// paths, so that an unknown tool touching ~/.ssh still says so.
+func (w *walker) genericPaths(sc *scope, u *analysis.Unit, args []arg) {
+	for _, a := range args {
+		s := a.static()
+		if strings.HasPrefix(s, "-") {
+			if _, v, ok := strings.Cut(s, "="); ok {
+				a = withValue(a, v)
+				s = v
+			} else {
+				continue
+			}
+		}
+		if !strings.Contains(s, "/") && !strings.HasPrefix(s, ".") && !strings.HasPrefix(s, "~") {
+			continue
+		}
+		if strings.Contains(s, "://") {
+			w.url(sc, u, a)
+			continue
+		}
+		shown, class := w.classifyPath(sc, a)
+		if class == analysis.UnknownPath {
+			continue
+		}
+		u.AddPath(analysis.Path{Value: shown, Class: class, Access: analysis.AccessRead})
+		if class == analysis.Secret {
+			u.Effects = u.Effects.With(analysis.SecretRead)
+		}
+	}
+}
+
+// finishUnit relates a unit to its input and arguments and records it.
+func (w *walker) finishUnit(sc *scope, u *analysis.Unit, args []arg) {
+	network := u.Effects.Any(analysis.Effects(analysis.Network, analysis.RemoteMutation, analysis.Exfiltration)) || len(u.Hosts) > 0
+	if network {
+		if sc.stdin != nil && sc.stdin.effects.Has(analysis.SecretRead) {
+			u.Effects = u.Effects.With(analysis.Exfiltration)
+			u.AddFinding(analysis.FindingSecretFlow, "secret data from "+sc.stdin.desc+" goes to a network command")
+		}
+		for _, a := range args[1:] {
+			if a.src.Has(analysis.SecretRead) {
+				u.Effects = u.Effects.With(analysis.Exfiltration)
+				u.AddFinding(analysis.FindingSecretFlow, "an argument built from secret data goes to a network command")
+				break
+			}
+		}
+		for _, a := range args[1:] {
+			if a.dynamic && a.src.Any(analysis.Effects(analysis.Read, analysis.SecretRead)) && !u.Effects.Has(analysis.Exfiltration) {
+				u.AddFinding(analysis.FindingDataInURL, "an argument of a network command is built from local data at run time")
+				u.Effects = u.Effects.With(analysis.Exfiltration)
+				break
+			}
+		}
+	}
+	w.add(u)
+}

@@ -1,0 +1,353 @@
+package shellcmd
+
+import (
+	"path"
+	"regexp"
+	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/gatehouse/gatehouse/internal/analysis"
+)
+
+// call analyzes a simple command: its assignments, its arguments (and the
+// substitutions in them) and then the command itself.
+func (w *walker) call(sc *scope, ce *syntax.CallExpr) {
+	w.seen[ce] = true
+	if len(ce.Args) == 0 {
+		for _, as := range ce.Assigns {
+			w.assign(sc, as, true)
+		}
+		return
+	}
+	env := map[string]arg{}
+	for _, as := range ce.Assigns {
+		if as.Name == nil {
+			continue
+		}
+		env[as.Name.Value] = w.assignValue(sc, as)
+	}
+	args := w.fields(sc, ce.Args)
+	if len(args) == 0 {
+		return
+	}
+	w.command(sc, args, env)
+}
+
+// assignValue expands the value of an assignment.
+func (w *walker) assignValue(sc *scope, as *syntax.Assign) arg {
+	if as.Array != nil {
+		var words []*syntax.Word
+		for _, e := range as.Array.Elems {
+			if e.Value != nil {
+				words = append(words, e.Value)
+			}
+		}
+		items := w.fields(sc, words)
+		a := arg{s: strings.Join(args2strings(items), " "), raw: "(...)"}
+		for _, it := range items {
+			a.dynamic = a.dynamic || it.dynamic
+			a.src |= it.src
+		}
+		return a
+	}
+	if as.Value == nil {
+		return arg{}
+	}
+	return w.literal(sc, as.Value)
+}
+
+// assign performs a shell variable assignment in sc.
+func (w *walker) assign(sc *scope, as *syntax.Assign, exported bool) {
+	if as.Name == nil {
+		if as.Value != nil {
+			// "declare $x": the word may expand to anything.
+			w.literal(sc, as.Value)
+		}
+		return
+	}
+	name := as.Name.Value
+	if as.Naked {
+		return
+	}
+	if as.Index != nil {
+		w.arithm(sc, as.Index)
+		sc.set(name, variable{})
+		return
+	}
+	if as.Array != nil {
+		var words []*syntax.Word
+		for _, e := range as.Array.Elems {
+			if e.Index != nil {
+				w.arithm(sc, e.Index)
+			}
+			if e.Value != nil {
+				words = append(words, e.Value)
+			}
+		}
+		items := w.fields(sc, words)
+		v := variable{isList: true, known: true}
+		for _, it := range items {
+			if it.dynamic || it.glob {
+				v.known = false
+			}
+			v.list = append(v.list, it.s)
+		}
+		if as.Append {
+			v.known = false
+		}
+		sc.set(name, v)
+		return
+	}
+	val := w.literal(sc, as.Value)
+	v := variable{str: val.s, known: !val.dynamic}
+	if as.Append {
+		old, ok := sc.lookup(name)
+		v.str = old.str + val.s
+		v.known = ok && old.known && v.known
+	}
+	sc.set(name, v)
+	w.envEffects(sc, name, arg{s: v.str, raw: val.raw, dynamic: !v.known, src: val.src, decoded: val.decoded}, nil)
+}
+
+// decl handles declare, local, export, readonly and typeset.
+func (w *walker) decl(sc *scope, d *syntax.DeclClause) {
+	for _, as := range d.Args {
+		if as.Naked && as.Name == nil && as.Value != nil {
+			a := w.literal(sc, as.Value)
+			if a.dynamic {
+				// "export $(cat .env)" sets names only known at run time.
+				u := w.newUnit(sc, []arg{{s: d.Variant.Value}, a})
+				u.Program = d.Variant.Value
+				u.Effects = u.Effects.With(analysis.Read)
+				if a.src.Has(analysis.SecretRead) {
+					u.Effects = u.Effects.With(analysis.SecretRead)
+				}
+				u.AddFinding(analysis.FindingDynamicArg, "sets variables whose names are only known at run time")
+				w.add(u)
+			}
+			continue
+		}
+		w.assign(sc, as, d.Variant.Value == "export")
+	}
+}
+
+// commandEnvVars are variables whose value is a command line that programs
+// run later (git runs $PAGER, ssh runs $SSH_ASKPASS, ...).
+var commandEnvVars = map[string]bool{
+	"PAGER": true, "GIT_PAGER": true, "MANPAGER": true, "SYSTEMD_PAGER": true, "EDITOR": true, "VISUAL": true,
+	"GIT_EDITOR": true, "GIT_SEQUENCE_EDITOR": true, "GIT_SSH_COMMAND": true, "GIT_SSH": true,
+	"GIT_EXTERNAL_DIFF": true, "GIT_ASKPASS": true, "SSH_ASKPASS": true, "SUDO_ASKPASS": true,
+	"PROMPT_COMMAND": true, "LESSOPEN": true, "LESSCLOSE": true, "BROWSER": true, "KUBE_EDITOR": true,
+	"GIT_PROXY_COMMAND": true, "RSYNC_RSH": true, "CVS_RSH": true, "FZF_DEFAULT_COMMAND": true,
+	"SVN_EDITOR": true, "HGEDITOR": true, "FCEDIT": true, "TERMINAL": true,
+}
+
+// codeEnvVars are variables that make programs load or run code the
+// analysis cannot see.
+var codeEnvVars = map[string]bool{
+	"LD_PRELOAD": true, "LD_AUDIT": true, "LD_LIBRARY_PATH": true, "DYLD_INSERT_LIBRARIES": true,
+	"DYLD_LIBRARY_PATH": true, "BASH_ENV": true, "ENV": true, "PYTHONSTARTUP": true, "PERL5OPT": true,
+	"PERL5DB": true, "RUBYOPT": true, "JAVA_TOOL_OPTIONS": true, "_JAVA_OPTIONS": true, "JDK_JAVA_OPTIONS": true,
+	"GIT_EXEC_PATH": true, "GIT_TEMPLATE_DIR": true, "GIT_CONFIG_PARAMETERS": true, "GIT_CONFIG_GLOBAL": true,
+	"GIT_CONFIG_SYSTEM": true, "PS0": true, "PS4": true, "BASH_FUNC": true, "SHELLOPTS": true, "BASHOPTS": true,
+	"NODE_OPTIONS": true, "PYTHONINSPECT": true, "LUA_INIT": true, "IFS": false,
+}
+
+var prodValue = regexp.MustCompile(`(?i)(^|[^a-z])(prod|production|prd|live)([^a-z]|$)`)
+
+// envEffects judges one environment assignment. u, when given, is the unit
+// of the command the assignment is for.
+func (w *walker) envEffects(sc *scope, name string, val arg, u *analysis.Unit) {
+	switch {
+	case commandEnvVars[name]:
+		if val.s == "" {
+			return
+		}
+		if val.dynamic {
+			w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, name+" is set to a command only known at run time")
+			return
+		}
+		w.script(sc.nested(name+"=", 0, 0), val.s, name)
+	case codeEnvVars[name] || strings.HasPrefix(name, "GIT_CONFIG_KEY_") || strings.HasPrefix(name, "GIT_CONFIG_VALUE_") ||
+		strings.HasPrefix(name, "BASH_FUNC_"):
+		if name == "NODE_OPTIONS" && !strings.Contains(val.s, "-r") && !strings.Contains(val.s, "--require") &&
+			!strings.Contains(val.s, "--import") && !strings.Contains(val.s, "loader") && !val.dynamic {
+			return
+		}
+		x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, name+" makes programs load code the analysis cannot see")
+		x.Program = name
+	case name == "PATH":
+		if !val.dynamic && (strings.HasPrefix(val.raw, "$PATH:") || strings.HasPrefix(val.raw, "${PATH}:") ||
+			strings.HasPrefix(val.raw, "\"$PATH:") || strings.HasPrefix(val.raw, "\"${PATH}:")) {
+			return
+		}
+		if strings.HasPrefix(val.raw, "$PATH:") || strings.HasPrefix(val.raw, "${PATH}:") ||
+			strings.HasPrefix(val.raw, "\"$PATH:") || strings.HasPrefix(val.raw, "\"${PATH}:") {
+			return
+		}
+		x := w.opaque(sc, "PATH="+val.display(), analysis.FindingPathOverride,
+			"PATH is changed so that program names may resolve to other files")
+		x.Effects = x.Effects.With(analysis.WorkspaceExec)
+	case name == "GIT_DIR" || name == "GIT_WORK_TREE" || name == "GIT_INDEX_FILE":
+		if u != nil {
+			u.AddFinding(analysis.FindingRetarget, name+" points git at "+val.display())
+		}
+	case name == "KUBECONFIG" || name == "AWS_PROFILE" || name == "KUBE_CONTEXT" || name == "CLOUDSDK_CORE_PROJECT" ||
+		name == "GOOGLE_CLOUD_PROJECT" || name == "AZURE_SUBSCRIPTION_ID" || name == "TF_WORKSPACE" || name == "ENVIRONMENT" ||
+		name == "ENV_NAME" || name == "STAGE" || name == "RAILS_ENV" || name == "NODE_ENV" || name == "APP_ENV":
+		if u != nil && prodValue.MatchString(val.s) && name != "NODE_ENV" {
+			u.Scopes = u.Scopes.With(analysis.Production)
+		}
+	}
+}
+
+// command analyzes one command given as an argv: a function call, an alias,
+// a builtin or a program.
+func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
+	if w.full || len(args) == 0 {
+		return
+	}
+	name := args[0]
+	if name.dynamic || name.glob {
+		u := w.newUnit(sc, args)
+		u.Effects = u.Effects.With(analysis.Unknown)
+		what := "the program name " + name.display() + " is only known at run time"
+		if name.glob {
+			what = "the program name " + name.display() + " is a glob"
+		}
+		u.AddFinding(analysis.FindingDynamicCommand, what)
+		if name.src.Has(analysis.Network) {
+			u.Effects = u.Effects.With(analysis.RemoteCode)
+		}
+		w.genericPaths(sc, u, args[1:])
+		w.add(u)
+		return
+	}
+	prog := name.s
+	base := prog
+	if strings.Contains(prog, "/") {
+		base = path.Base(prog)
+	}
+	if !strings.Contains(prog, "/") {
+		if fd, ok := w.funcs[prog]; ok {
+			w.callFunction(sc, prog, fd, args)
+			return
+		}
+		if text, ok := w.aliases[prog]; ok {
+			w.called["alias "+prog] = true
+			delete(w.aliases, prog) // aliases do not expand recursively
+			rest := append([]string{text}, quoteAll(args2strings(args[1:]))...)
+			w.script(sc.nested("alias "+prog, 0, 0), strings.Join(rest, " "), "alias "+prog)
+			w.aliases[prog] = text
+			return
+		}
+		if w.builtin(sc, args, env) {
+			return
+		}
+	}
+	u := w.newUnit(sc, args)
+	u.Program = base
+	for k, v := range env {
+		w.envEffects(sc, k, v, u)
+	}
+	if strings.Contains(prog, "/") {
+		w.programPath(sc, u, name)
+	}
+	p, ok := w.kb.Lookup(base)
+	if !ok {
+		if !u.Effects.Has(analysis.WorkspaceExec) {
+			u.Effects = u.Effects.With(analysis.Unknown)
+			u.AddFinding(analysis.FindingUnknownProgram, base+" is not in the knowledge base")
+		}
+		w.genericPaths(sc, u, args[1:])
+		w.finishUnit(sc, u, args)
+		return
+	}
+	w.classify(sc, u, p, args, env)
+}
+
+// programPath handles a command named by path: ./build.sh runs a file from
+// the workspace; /usr/bin/rm is rm.
+func (w *walker) programPath(sc *scope, u *analysis.Unit, name arg) {
+	shown, class := w.classifyPath(sc, name)
+	u.AddPath(analysis.Path{Value: shown, Class: class, Access: analysis.AccessExec})
+	if p, ok := resolvePath(sc, name); ok && w.written[p] {
+		u.AddFinding(analysis.FindingDynamicCode, "runs "+shown+", which this command line wrote")
+	}
+	switch class {
+	case analysis.System:
+		return // an installed program: classified by its name
+	case analysis.Workspace, analysis.Temp:
+		if _, known := w.kb.Lookup(path.Base(name.s)); !known {
+			u.Effects = u.Effects.With(analysis.WorkspaceExec)
+			u.AddFinding(analysis.FindingTrusted, "runs "+shown+" from the workspace")
+		}
+	default:
+		u.Effects = u.Effects.With(analysis.Unknown)
+		u.AddFinding(analysis.FindingScript, "runs "+shown+", whose content is not analyzed")
+	}
+}
+
+// callFunction analyzes a call of a function defined in this command line,
+// with its arguments as positional parameters.
+func (w *walker) callFunction(sc *scope, name string, fd *syntax.FuncDecl, args []arg) {
+	w.called[name] = true
+	if w.calling[name] {
+		u := w.newUnit(sc, args)
+		u.Program = name
+		u.Effects = u.Effects.With(analysis.ProcessControl)
+		if sc.scopes.Has(analysis.Background) || sc.stdin != nil {
+			u.AddFinding(analysis.FindingForkBomb, "the function "+name+" calls itself and spawns copies (a fork bomb)")
+		} else {
+			u.AddFinding(analysis.FindingDepthExceeded, "the function "+name+" calls itself")
+		}
+		w.add(u)
+		return
+	}
+	if sc.depth > w.a.limits.MaxDepth {
+		w.opaque(sc, name, analysis.FindingDepthExceeded, "function calls nested too deep")
+		return
+	}
+	w.calling[name] = true
+	c := sc.nested(name+"()", 0, 0)
+	c.pos, c.posKnown, c.posDynamic = nil, true, false
+	for _, a := range args[1:] {
+		c.pos = append(c.pos, a.s)
+		if a.dynamic {
+			c.posDynamic = true
+		}
+	}
+	w.stmt(c, fd.Body)
+	w.calling[name] = false
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = shellQuote(s)
+	}
+	return out
+}
+
+// shellQuote quotes s for bash when needed.
+func shellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%^~", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func shellJoin(argv []string) string {
+	return strings.Join(quoteAll(argv), " ")
+}

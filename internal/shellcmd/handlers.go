@@ -1,0 +1,210 @@
+package shellcmd
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/analysis"
+)
+
+// handlerFunc refines a unit for programs whose structure the data cannot
+// express. It returns true when it has recorded the unit itself.
+type handlerFunc func(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, args []arg, env map[string]arg) bool
+
+var handlerFuncs map[string]handlerFunc
+
+func init() {
+	// Assigned here rather than in the declaration because the handlers
+	// refer back to the walker, which refers to this table.
+	handlerFuncs = map[string]handlerFunc{
+		"shell":       handleShell,
+		"interpreter": handleInterpreter,
+		"awk":         handleAwk,
+		"sed":         handleSed,
+		"find":        handleFind,
+		"xargs":       handleXargs,
+		"parallel":    handleParallel,
+		"git":         handleGit,
+		"curl":        handleCurl,
+		"wget":        handleWget,
+		"ssh":         handleSSH,
+		"scp":         handleCopyRemote,
+		"rsync":       handleCopyRemote,
+		"netcat":      handleNetcat,
+		"socat":       handleSocat,
+		"sqlclient":   handleSQLClient,
+		"tar":         handleTar,
+		"dd":          handleDD,
+		"chmod":       handleChmod,
+		"kill":        handleKill,
+		"docker":      handleDocker,
+		"kubectl":     handleKubectl,
+		"http":        handleHTTPie,
+	}
+}
+
+// handleShell: bash -c CODE, bash SCRIPT, or bash reading its program from
+// standard input.
+func handleShell(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, args []arg, env map[string]arg) bool {
+	code, hasCode := ps.value("-c", "--command")
+	via := u.Program + " -c"
+	if hasCode {
+		c := sc.nested(via, 0, u.Scopes)
+		c.pos, c.posKnown, c.posDynamic = nil, true, false
+		if len(ps.operands) > 1 {
+			for _, a := range ps.operands[1:] {
+				c.pos = append(c.pos, a.s)
+				c.posDynamic = c.posDynamic || a.dynamic
+			}
+		}
+		if len(u.Findings) > 0 || u.Effects&^sc.effects != 0 {
+			w.finishUnit(sc, u, args)
+		}
+		c.stdin = sc.stdin
+		w.evalCode(c, via, []arg{code}, via)
+		return true
+	}
+	if len(ps.operands) > 0 && ps.operands[0].s != "-" {
+		w.interpretedScript(sc, u, ps.operands[0])
+		w.finishUnit(sc, u, args)
+		return true
+	}
+	w.stdinCode(sc, u, args, true)
+	return true
+}
+
+// stdinCode handles a shell or interpreter that reads its program from
+// standard input.
+func (w *walker) stdinCode(sc *scope, u *analysis.Unit, args []arg, shell bool) {
+	in := sc.stdin
+	prog := u.Program
+	switch {
+	case in == nil || in.kind == stdinTerminal:
+		u.AddFinding(analysis.FindingInteractive, prog+" without a program reads commands interactively")
+		w.finishUnit(sc, u, args)
+	case in.kind == stdinHeredoc:
+		u.AddFinding(analysis.FindingHeredocShell, in.desc+" is run as code by "+prog)
+		w.finishUnit(sc, u, args)
+		if shell && in.known {
+			c := sc.nested(prog+" <<", 0, u.Scopes)
+			c.stdin = nil
+			w.script(c, in.text, prog+" heredoc")
+		}
+	default:
+		u.AddFinding(analysis.FindingStdinToShell, prog+" runs code read from "+in.desc)
+		if in.effects.Has(analysis.Network) {
+			u.Effects = u.Effects.With(analysis.RemoteCode)
+			u.AddFinding(analysis.FindingStdinToShell, "the code comes from the network")
+		}
+		if in.decoded {
+			u.AddFinding(analysis.FindingObfuscated, "the code is decoded before it runs")
+		}
+		if in.effects.Has(analysis.SecretRead) {
+			u.Effects = u.Effects.With(analysis.SecretRead)
+		}
+		w.finishUnit(sc, u, args)
+		if shell && in.known {
+			c := sc.nested(prog+" <pipe", 0, u.Scopes)
+			c.stdin = nil
+			w.script(c, in.text, prog+" stdin")
+		}
+	}
+}
+
+// interpretedScript records a script run by a shell or an interpreter.
+func (w *walker) interpretedScript(sc *scope, u *analysis.Unit, a arg) {
+	if a.dynamic {
+		u.Effects = u.Effects.With(analysis.Unknown)
+		u.AddFinding(analysis.FindingDynamicCode, u.Program+" runs "+a.display()+", only known at run time")
+		if a.src.Has(analysis.Network) {
+			u.Effects = u.Effects.With(analysis.RemoteCode)
+			u.AddFinding(analysis.FindingDynamicCode, "the code comes from the network")
+		}
+		if a.decoded {
+			u.AddFinding(analysis.FindingObfuscated, "the code is decoded before it runs")
+		}
+		return
+	}
+	if strings.Contains(a.s, "://") {
+		w.url(sc, u, a)
+		u.Effects = u.Effects.With(analysis.RemoteCode)
+		u.AddFinding(analysis.FindingScript, u.Program+" runs code from "+a.s)
+		return
+	}
+	shown, class := w.classifyPath(sc, a)
+	u.AddPath(analysis.Path{Value: shown, Class: class, Access: analysis.AccessExec})
+	if p, ok := resolvePath(sc, a); ok && w.written[p] {
+		u.AddFinding(analysis.FindingDynamicCode, "runs "+shown+", which this command line wrote")
+	}
+	switch class {
+	case analysis.Workspace, analysis.Temp:
+		u.Effects = u.Effects.With(analysis.WorkspaceExec)
+		u.AddFinding(analysis.FindingTrusted, u.Program+" runs the workspace script "+shown)
+	case analysis.Secret:
+		u.Effects = u.Effects.With(analysis.SecretRead).With(analysis.Unknown)
+	default:
+		u.Effects = u.Effects.With(analysis.Unknown)
+		u.AddFinding(analysis.FindingScript, u.Program+" runs "+shown+", whose content is not analyzed")
+	}
+}
+
+var schemeRE = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://`)
+
+// handleInterpreter: python -c, node -e, python -m, python script.py.
+func handleInterpreter(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, args []arg, env map[string]arg) bool {
+	in := p.Interpreter
+	if in == nil {
+		return false
+	}
+	for _, o := range ps.opts {
+		if in.CodeOptions[o.name] && o.hasVal {
+			w.operand(sc, u, OperandCode, o.val)
+			if strings.Contains(o.name, "ncoded") {
+				u.AddFinding(analysis.FindingObfuscated, "the code is given encoded")
+			}
+			w.finishUnit(sc, u, args)
+			return true
+		}
+	}
+	for _, o := range ps.opts {
+		if in.ModuleOptions[o.name] && o.hasVal {
+			mod := o.val.s
+			if target, ok := in.Remap[mod]; ok {
+				inner := append([]arg{{s: target, raw: target}}, ps.rest...)
+				w.command(sc.nested(u.Program+" -m "+mod, 0, 0), inner, env)
+				return true
+			}
+			if es, ok := in.Modules[mod]; ok {
+				u.Effects |= *es
+			} else {
+				u.Effects = u.Effects.With(analysis.WorkspaceExec)
+				u.AddFinding(analysis.FindingTrusted, u.Program+" runs the module "+mod)
+			}
+			u.Subcommand = "-m " + mod
+			w.finishUnit(sc, u, args)
+			return true
+		}
+	}
+	ops := ps.operands
+	for len(ops) > 0 && !ops[0].dynamic && schemeRE.MatchString(ops[0].s) && !strings.HasPrefix(ops[0].s, "http") {
+		w.url(sc, u, ops[0]) // mongosh mongodb://host/db
+		ops = ops[1:]
+	}
+	if len(ops) > 0 && ops[0].s != "-" {
+		w.interpretedScript(sc, u, ops[0])
+		w.finishUnit(sc, u, args)
+		return true
+	}
+	if len(ps.opts) > 0 && sc.stdin == nil {
+		// python --version, node -v: nothing runs.
+		for _, o := range ps.opts {
+			if o.name == "--version" || o.name == "-V" || o.name == "-v" || o.name == "--help" || o.name == "-h" {
+				u.Effects = u.Effects.With(analysis.Read)
+				w.finishUnit(sc, u, args)
+				return true
+			}
+		}
+	}
+	w.stdinCode(sc, u, args, false)
+	return true
+}

@@ -1,0 +1,237 @@
+package shellcmd
+
+import (
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/analysis"
+	"github.com/gatehouse/gatehouse/internal/sqlcheck"
+)
+
+// handleSQLClient: psql -c, mysql -e, sqlite3 DB SQL, SQL on standard
+// input; redis-cli and similar take commands instead of SQL.
+func handleSQLClient(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, args []arg, env map[string]arg) bool {
+	cl := p.SQL
+	if cl == nil {
+		return false
+	}
+	given := false
+	var texts []arg
+	for _, o := range ps.opts {
+		switch {
+		case cl.CommandOptions[o.name] && o.hasVal:
+			given = true
+			texts = append(texts, o.val)
+		case cl.FileOptions[o.name] && o.hasVal:
+			given = true
+			shown, class := w.classifyPath(sc, o.val)
+			u.AddPath(analysis.Path{Value: shown, Class: class, Access: analysis.AccessExec})
+			u.Effects = u.Effects.With(analysis.Unknown)
+			u.AddFinding(analysis.FindingScript, u.Program+" runs the script "+shown+", whose content is not analyzed")
+		case cl.HostOptions[o.name] && o.hasVal:
+			w.operand(sc, u, OperandHost, o.val)
+		}
+	}
+	ops := ps.operands
+	for _, a := range ops {
+		// A connection string names the server.
+		if strings.Contains(a.s, "://") {
+			w.url(sc, u, a)
+		} else if prodValue.MatchString(a.s) && !cl.NoSQL {
+			u.Scopes = u.Scopes.With(analysis.Production)
+		}
+	}
+	if cl.SQLOperand > 0 && len(ops) >= cl.SQLOperand {
+		given = true
+		texts = append(texts, ops[cl.SQLOperand-1:]...)
+	}
+	if cl.NoSQL {
+		// redis-cli GET key: the verbs in the data classify the command.
+		if len(ops) > 0 {
+			given = true
+		}
+	}
+	if !given {
+		in := sc.stdin
+		switch {
+		case in == nil || in.kind == stdinTerminal:
+			if len(ps.opts) > 0 && ps.has("-l", "--list", "--version", "-V", "--help", "-?") {
+				u.Effects = u.Effects.With(analysis.Read)
+				break
+			}
+			u.AddFinding(analysis.FindingInteractive, u.Program+" without a command reads commands interactively")
+		case in.known && !cl.NoSQL:
+			texts = append(texts, arg{s: in.text, raw: in.text})
+		default:
+			u.AddFinding(analysis.FindingStdinToShell, u.Program+" runs commands read from "+in.desc)
+			if in.effects.Has(analysis.Network) {
+				u.Effects = u.Effects.With(analysis.RemoteCode)
+			}
+		}
+	}
+	w.finishUnit(sc, u, args)
+	for _, t := range texts {
+		if cl.NoSQL {
+			continue
+		}
+		w.sql(sc, u, t, cl.Meta)
+	}
+	return true
+}
+
+// sql analyzes SQL text given to a database client.
+func (w *walker) sql(sc *scope, u *analysis.Unit, a arg, meta byte) {
+	if a.dynamic {
+		x := w.opaque(sc, a.display(), analysis.FindingDynamicCode, "the SQL is only known at run time")
+		x.Kind = analysis.KindSQL
+		return
+	}
+	text := a.s
+	if meta != 0 {
+		var metas []string
+		text, metas = splitMeta(text, meta)
+		for _, m := range metas {
+			w.metaCommand(sc, u, m, meta)
+		}
+		if strings.TrimSpace(text) == "" {
+			return
+		}
+	}
+	via := append(append([]string(nil), sc.via...), u.Program)
+	for _, su := range sqlcheck.Analyze(text) {
+		su.Via = via
+		su.Scopes |= u.Scopes | sc.scopes
+		su.Effects |= sc.effects
+		w.add(&su)
+	}
+}
+
+// splitMeta separates client meta-commands (psql's \cmd, sqlite3's .cmd)
+// from SQL. Quotes and comments are respected well enough to find them.
+func splitMeta(s string, meta byte) (sql string, metas []string) {
+	var b strings.Builder
+	if meta == '.' {
+		for _, line := range strings.Split(s, "\n") {
+			if t := strings.TrimSpace(line); strings.HasPrefix(t, ".") {
+				metas = append(metas, t)
+				continue
+			}
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+		return b.String(), metas
+	}
+	inSingle, inDouble := false, false
+	dollarTag := ""
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case dollarTag != "":
+			if strings.HasPrefix(s[i:], dollarTag) {
+				b.WriteString(dollarTag)
+				i += len(dollarTag) - 1
+				dollarTag = ""
+				continue
+			}
+		case inSingle:
+			if c == '\'' {
+				inSingle = false
+			}
+		case inDouble:
+			if c == '"' {
+				inDouble = false
+			}
+		case c == '\'':
+			inSingle = true
+		case c == '"':
+			inDouble = true
+		case c == '-' && i+1 < len(s) && s[i+1] == '-':
+			j := strings.IndexByte(s[i:], '\n')
+			if j < 0 {
+				return b.String(), metas
+			}
+			i += j
+			b.WriteByte('\n')
+			continue
+		case c == '$':
+			if j := strings.IndexByte(s[i+1:], '$'); j >= 0 && isTag(s[i+1:i+1+j]) {
+				dollarTag = s[i : i+j+2]
+				b.WriteString(dollarTag)
+				i += j + 1
+				continue
+			}
+		case c == meta:
+			j := strings.IndexByte(s[i:], '\n')
+			if j < 0 {
+				j = len(s) - i
+			}
+			metas = append(metas, strings.TrimSpace(s[i:i+j]))
+			i += j - 1
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), metas
+}
+
+func isTag(s string) bool {
+	for _, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// metaCommand judges one psql or sqlite3 meta-command.
+func (w *walker) metaCommand(sc *scope, u *analysis.Unit, m string, meta byte) {
+	name, rest, _ := strings.Cut(strings.TrimPrefix(m, string(meta)), " ")
+	rest = strings.TrimSpace(rest)
+	target := func(access OperandMode) {
+		if strings.HasPrefix(rest, "|") {
+			w.evalCode(sc.nested(u.Program+" "+string(meta)+name, 0, 0), string(meta)+name, []arg{{s: strings.TrimPrefix(rest, "|")}}, string(meta)+name)
+			return
+		}
+		if f := strings.Fields(rest); len(f) > 0 {
+			w.operand(sc, u, access, arg{s: strings.Trim(f[len(f)-1], `'"`), raw: f[len(f)-1]})
+		}
+	}
+	switch name {
+	case "!", "shell", "system":
+		w.evalCode(sc.nested(u.Program+" "+string(meta)+name, 0, 0), string(meta)+name, []arg{{s: rest, raw: rest}}, string(meta)+name)
+	case "o", "out", "w", "write", "output", "once", "save", "backup", "s", "g", "gx", "excel":
+		if rest != "" {
+			target(OperandWrite)
+		}
+	case "i", "ir", "include", "include_relative", "read":
+		if strings.HasPrefix(rest, "|") {
+			target(OperandExec)
+			return
+		}
+		u.Effects = u.Effects.With(analysis.Unknown)
+		u.AddFinding(analysis.FindingScript, string(meta)+name+" runs the script "+rest)
+	case "gexec":
+		u.AddFinding(analysis.FindingDynamicCode, `\gexec runs the query's results as SQL`)
+	case "copy":
+		lower := strings.ToLower(rest)
+		if strings.Contains(lower, " program ") {
+			u.AddFinding(analysis.FindingDynamicCode, `\copy ... program runs a local command`)
+			return
+		}
+		if strings.Contains(lower, " from ") {
+			u.Effects = u.Effects.With(analysis.RemoteMutation)
+		} else {
+			u.Effects = u.Effects.With(analysis.LocalWrite)
+		}
+	case "lo_import", "import":
+		target(OperandRead)
+		u.Effects = u.Effects.With(analysis.RemoteMutation)
+	case "lo_export", "restore":
+		target(OperandWrite)
+	case "e", "edit", "ef", "ev":
+		u.AddFinding(analysis.FindingInteractive, string(meta)+name+" opens an editor")
+	case "load":
+		u.AddFinding(analysis.FindingCodeConfig, ".load loads a shared library")
+	case "c", "connect", "open":
+		u.AddFinding(analysis.FindingRetarget, string(meta)+name+" connects elsewhere: "+rest)
+	}
+}

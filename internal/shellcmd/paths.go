@@ -1,0 +1,245 @@
+package shellcmd
+
+import (
+	"path"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/analysis"
+)
+
+func cleanPath(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		c := path.Clean("/" + strings.TrimPrefix(p, "~"))
+		if c == "/" {
+			return "~"
+		}
+		return "~" + c
+	}
+	return path.Clean(p)
+}
+
+// pseudoPath reports paths that are not files: they are never recorded.
+func pseudoPath(p string) bool {
+	switch p {
+	case "/dev/null", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/stdin", "/dev/stdout",
+		"/dev/stderr", "/dev/tty", "/dev/full", "-":
+		return true
+	}
+	return strings.HasPrefix(p, "/dev/fd/") || strings.HasPrefix(p, "/proc/self/fd/")
+}
+
+// networkPath reports bash's /dev/tcp and /dev/udp pseudo-files.
+func networkPath(p string) (host string, ok bool) {
+	for _, pre := range []string{"/dev/tcp/", "/dev/udp/"} {
+		if rest, found := strings.CutPrefix(p, pre); found {
+			h, _, _ := strings.Cut(rest, "/")
+			return h, true
+		}
+	}
+	return "", false
+}
+
+// resolvePath turns an argument into a clean path, resolving relative paths
+// against the scope's working directory. ok is false when the location is
+// not known statically.
+func resolvePath(sc *scope, a arg) (p string, ok bool) {
+	v := a.s
+	if a.dynamic {
+		v = a.static()
+		// Only a prefix that ends at a separator says where the path lies.
+		if i := strings.LastIndexByte(v, '/'); i >= 0 {
+			v = v[:i+1]
+		} else if v != "~" {
+			return "", false
+		}
+	}
+	if a.glob {
+		if i := strings.IndexAny(v, "*?["); i >= 0 {
+			v = v[:i]
+			if j := strings.LastIndexByte(v, '/'); j >= 0 {
+				v = v[:j+1]
+			} else {
+				v = "."
+			}
+		}
+	}
+	if v == "" {
+		return "", false
+	}
+	switch {
+	case strings.HasPrefix(v, "/"), v == "~", strings.HasPrefix(v, "~/"):
+		return cleanPath(v), true
+	case sc.cwdKnown:
+		return cleanPath(sc.cwd + "/" + v), true
+	}
+	return "", false
+}
+
+// classifyPath says where a path argument lies.
+func (w *walker) classifyPath(sc *scope, a arg) (string, analysis.PathClass) {
+	shown := a.display()
+	if !a.dynamic && !a.glob && pseudoPath(a.s) {
+		return shown, analysis.UnknownPath
+	}
+	p, ok := resolvePath(sc, a)
+	if !ok {
+		// Even without a location, some names are secrets wherever they are.
+		if !a.dynamic && secretName(path.Base(a.s)) {
+			return shown, analysis.Secret
+		}
+		return shown, analysis.UnknownPath
+	}
+	c := w.classifyClean(p)
+	if a.dynamic && c != analysis.Secret && c != analysis.Root && c != analysis.System && c != analysis.Device {
+		// A run-time suffix can climb out with "..": only a sensitive
+		// prefix is worth trusting.
+		return shown, analysis.UnknownPath
+	}
+	if a.dynamic && c == analysis.Root {
+		// "/$X" could be anywhere; "/" itself is known to be sensitive.
+		return shown, analysis.System
+	}
+	return shown, c
+}
+
+func under(p, dir string) bool {
+	if dir == "" {
+		return false
+	}
+	if dir == "/" {
+		return true
+	}
+	return p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+// classifyClean classifies a cleaned absolute or home-relative path.
+func (w *walker) classifyClean(p string) analysis.PathClass {
+	if secretPath(p) {
+		return analysis.Secret
+	}
+	if p == "/" {
+		return analysis.Root
+	}
+	if devicePath(p) {
+		return analysis.Device
+	}
+	if under(p, w.workdir) {
+		return analysis.Workspace
+	}
+	switch {
+	case under(p, "/tmp"), under(p, "/var/tmp"), under(p, "/dev/shm"):
+		return analysis.Temp
+	case p == "~" || strings.HasPrefix(p, "~/"), under(p, "/home"), under(p, "/root"), under(p, "/Users"):
+		return analysis.Home
+	}
+	for _, d := range systemDirs {
+		if under(p, d) {
+			return analysis.System
+		}
+	}
+	return analysis.Outside
+}
+
+var systemDirs = []string{
+	"/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/sys", "/proc",
+	"/dev", "/var", "/opt", "/srv", "/run", "/snap", "/mnt", "/media", "/lost+found", "/System",
+	"/Library", "/private",
+}
+
+func devicePath(p string) bool {
+	if !strings.HasPrefix(p, "/dev/") {
+		return false
+	}
+	for _, pre := range []string{"/dev/sd", "/dev/hd", "/dev/vd", "/dev/xvd", "/dev/nvme", "/dev/mmcblk",
+		"/dev/mapper/", "/dev/disk/", "/dev/md", "/dev/dm-", "/dev/loop", "/dev/mem", "/dev/kmem", "/dev/port",
+		"/dev/sr", "/dev/rdisk", "/dev/disk"} {
+		if strings.HasPrefix(p, pre) {
+			return true
+		}
+	}
+	return false
+}
+
+// secretDirs are directories whose every file holds credentials.
+var secretDirs = []string{
+	".ssh", ".aws", ".gnupg", ".azure", ".kube", ".password-store", ".config/gcloud", ".config/gh",
+	".config/hub", ".docker", ".oci", ".config/doctl", ".terraform.d", ".vault", ".secrets",
+	".config/op", ".local/share/keyrings", ".mozilla/firefox", ".config/google-chrome", ".config/chromium",
+}
+
+var secretPrefixes = []string{
+	"/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/ssl/private", "/var/run/secrets", "/run/secrets",
+	"/etc/kubernetes/admin.conf", "/etc/kubernetes/pki", "/etc/ssh/ssh_host_", "/proc/kcore",
+	"/etc/rancher/k3s/k3s.yaml", "/var/lib/kubelet/pki", "/etc/pki/private",
+}
+
+func secretPath(p string) bool {
+	for _, pre := range secretPrefixes {
+		if strings.HasPrefix(p, pre) {
+			return true
+		}
+	}
+	if strings.HasPrefix(p, "/proc/") && (strings.HasSuffix(p, "/environ") || strings.HasSuffix(p, "/mem") ||
+		strings.HasSuffix(p, "/cmdline") || strings.Contains(p, "/root/")) {
+		return true
+	}
+	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i := range segs {
+		for _, d := range secretDirs {
+			ds := strings.Split(d, "/")
+			if i+len(ds) <= len(segs) && equalSegs(segs[i:i+len(ds)], ds) {
+				// Public halves of key pairs and known_hosts are not secrets.
+				base := segs[len(segs)-1]
+				if d == ".ssh" && (strings.HasSuffix(base, ".pub") || base == "known_hosts" || base == "config") && i+1 < len(segs) {
+					return false
+				}
+				return true
+			}
+		}
+	}
+	return secretName(segs[len(segs)-1])
+}
+
+func equalSegs(a, b []string) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// secretName reports file names that hold credentials wherever they are.
+func secretName(base string) bool {
+	b := strings.ToLower(base)
+	switch b {
+	case ".env", ".netrc", "_netrc", ".git-credentials", ".npmrc", ".pypirc", ".pgpass", ".my.cnf", ".boto",
+		".s3cfg", "credentials", "credentials.json", "credentials.csv", "credentials.yml", "credentials.yaml",
+		"secrets.yml", "secrets.yaml", "secrets.json", ".htpasswd", "shadow", "gshadow", "master.key",
+		".vault-token", "kubeconfig", ".bash_history", ".zsh_history", "terraform.tfstate",
+		"terraform.tfstate.backup", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk",
+		".dockercfg", "token", "serviceaccount.json", "client_secret.json", "auth.json", ".envrc":
+		return true
+	}
+	if strings.HasPrefix(b, ".env.") {
+		switch strings.TrimPrefix(b, ".env.") {
+		case "example", "sample", "template", "dist", "defaults", "schema":
+			return false
+		}
+		return true
+	}
+	for _, suf := range []string{".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx", ".ppk", ".tfstate", ".gpg", ".age"} {
+		if strings.HasSuffix(b, suf) {
+			return true
+		}
+	}
+	if strings.HasPrefix(b, "service-account") && strings.HasSuffix(b, ".json") {
+		return true
+	}
+	for _, pre := range []string{"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"} {
+		if strings.HasPrefix(b, pre) && !strings.HasSuffix(b, ".pub") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,109 @@
+package shellcmd
+
+import (
+	"maps"
+	"path"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/analysis"
+)
+
+// scope is the static picture of a shell's state at one point: the
+// variables whose values are known, the working directory, the positional
+// parameters, and what every command found here inherits from the wrappers
+// and nested shells around it.
+type scope struct {
+	vars       map[string]variable
+	cwd        string
+	cwdKnown   bool
+	pos        []string
+	posKnown   bool
+	posDynamic bool
+
+	stdin *stdinInfo // where the current command's standard input comes from
+
+	// Inherited by every unit found in this scope.
+	via     []string
+	effects analysis.EffectSet
+	scopes  analysis.ScopeSet
+	remote  bool // commands run on another host or container
+	depth   int
+}
+
+// stdinInfo describes the data on a command's standard input.
+type stdinInfo struct {
+	kind    stdinKind
+	text    string             // static text, when known
+	known   bool               // text is known statically
+	effects analysis.EffectSet // effects of the commands that produce it
+	decoded bool               // passes through a decoder (base64 -d, xxd -r, ...)
+	desc    string             // for findings
+}
+
+type stdinKind uint8
+
+const (
+	stdinTerminal stdinKind = iota
+	stdinPipe
+	stdinHeredoc
+	stdinFile
+)
+
+func newScope(workdir string) *scope {
+	return &scope{vars: map[string]variable{}, cwd: workdir, cwdKnown: workdir != ""}
+}
+
+func (sc *scope) lookup(name string) (variable, bool) {
+	v, ok := sc.vars[name]
+	return v, ok
+}
+
+func (sc *scope) set(name string, v variable) { sc.vars[name] = v }
+
+// child returns a copy for a subshell: changes made in it do not flow back.
+func (sc *scope) child() *scope {
+	c := *sc
+	c.vars = maps.Clone(sc.vars)
+	c.via = sc.via[:len(sc.via):len(sc.via)]
+	return &c
+}
+
+// nested returns a scope for code run by a wrapper or a nested shell.
+func (sc *scope) nested(via string, effects analysis.EffectSet, scopes analysis.ScopeSet) *scope {
+	c := sc.child()
+	c.via = append(c.via, via)
+	c.effects |= effects
+	c.scopes |= scopes
+	c.depth++
+	return c
+}
+
+// forgetAssigned marks every variable assigned in a branch that may or may
+// not run as unknown, so nothing is folded from it.
+func (sc *scope) forgetAll(names map[string]bool) {
+	for n := range names {
+		sc.vars[n] = variable{}
+	}
+}
+
+// chdir applies cd.
+func (sc *scope) chdir(a arg, ok bool) {
+	if !ok {
+		sc.cwd, sc.cwdKnown = "~", true
+		return
+	}
+	if a.dynamic || a.s == "-" || a.s == "" {
+		sc.cwdKnown = false
+		return
+	}
+	d := a.s
+	switch {
+	case strings.HasPrefix(d, "/"), d == "~", strings.HasPrefix(d, "~/"):
+	case sc.cwdKnown:
+		d = path.Join(sc.cwd, d)
+	default:
+		sc.cwdKnown = false
+		return
+	}
+	sc.cwd, sc.cwdKnown = cleanPath(d), true
+}

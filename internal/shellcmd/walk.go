@@ -1,0 +1,418 @@
+package shellcmd
+
+import (
+	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/gatehouse/gatehouse/internal/analysis"
+)
+
+// walker interprets one command line statically.
+type walker struct {
+	a       *Analyzer
+	kb      *Knowledge
+	workdir string
+	units   []analysis.Unit
+
+	funcs   map[string]*syntax.FuncDecl
+	called  map[string]bool
+	calling map[string]bool
+	aliases map[string]string
+	written map[string]bool      // paths written earlier in this command line
+	seen    map[syntax.Node]bool // substitutions and commands already analyzed
+	full    bool                 // MaxUnits reached
+	files   []*syntax.File       // every parsed script, for the final sweep
+
+	aliasDefs []string // aliases in definition order
+}
+
+// script parses src and runs it in sc. via names what fed it (bash -c,
+// eval); empty for the top level.
+func (w *walker) script(sc *scope, src, via string) {
+	if sc.depth > w.a.limits.MaxDepth {
+		w.opaque(sc, src, analysis.FindingDepthExceeded, "nested more than "+itoa(w.a.limits.MaxDepth)+" levels deep")
+		return
+	}
+	p := w.a.parsers.Get().(*syntax.Parser)
+	f, err := p.Parse(strings.NewReader(src), "")
+	w.a.parsers.Put(p)
+	if err != nil {
+		detail := err.Error()
+		if via != "" {
+			detail = via + ": " + detail
+		}
+		w.opaque(sc, src, analysis.FindingUnparsable, detail)
+		return
+	}
+	w.files = append(w.files, f)
+	w.stmts(sc, f.Stmts)
+}
+
+// opaque records a unit that cannot be understood.
+func (w *walker) opaque(sc *scope, text string, kind analysis.FindingKind, detail string) *analysis.Unit {
+	u := w.newUnit(sc, nil)
+	u.Text = truncate(text, 200)
+	u.Effects = u.Effects.With(analysis.Unknown)
+	u.AddFinding(kind, detail)
+	return w.add(u)
+}
+
+// newUnit starts a unit for argv in scope sc.
+func (w *walker) newUnit(sc *scope, argv []arg) *analysis.Unit {
+	u := &analysis.Unit{Kind: analysis.KindShell, Effects: sc.effects, Scopes: sc.scopes}
+	if len(sc.via) > 0 {
+		u.Via = append([]string(nil), sc.via...)
+	}
+	if len(argv) > 0 {
+		u.Argv = args2strings(argv)
+		u.Text = shellJoin(u.Argv)
+	}
+	return u
+}
+
+// add appends a finished unit, unless the bound is reached.
+func (w *walker) add(u *analysis.Unit) *analysis.Unit {
+	if len(w.units) >= w.a.limits.MaxUnits {
+		if !w.full {
+			w.full = true
+			b := analysis.Unit{Kind: analysis.KindShell, Text: "…", Effects: analysis.Effects(analysis.Unknown)}
+			b.AddFinding(analysis.FindingBoundExceeded, "more than "+itoa(w.a.limits.MaxUnits)+" commands; the rest were not judged")
+			w.units = append(w.units, b)
+		}
+		return u
+	}
+	w.units = append(w.units, *u)
+	return &w.units[len(w.units)-1]
+}
+
+func (w *walker) stmts(sc *scope, ss []*syntax.Stmt) {
+	for _, s := range ss {
+		if w.full {
+			return
+		}
+		w.stmt(sc, s)
+	}
+}
+
+// branch runs f in a copy of sc (code that may or may not run) and then
+// forgets in sc whatever the branch may have changed.
+func (w *walker) branch(sc *scope, f func(c *scope)) {
+	c := sc.child()
+	f(c)
+	for name, v := range c.vars {
+		if old, ok := sc.vars[name]; !ok || !sameVar(old, v) {
+			sc.vars[name] = variable{}
+		}
+	}
+	if c.cwdKnown != sc.cwdKnown || c.cwd != sc.cwd {
+		sc.cwdKnown = false
+	}
+}
+
+func sameVar(a, b variable) bool {
+	if a.known != b.known || a.str != b.str || a.isList != b.isList || len(a.list) != len(b.list) {
+		return false
+	}
+	for i := range a.list {
+		if a.list[i] != b.list[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *walker) stmt(sc *scope, s *syntax.Stmt) {
+	if s == nil {
+		return
+	}
+	start := len(w.units)
+	rd := w.redirects(sc, s)
+	saved := sc.stdin
+	if rd.stdin != nil {
+		sc.stdin = rd.stdin
+	}
+	defer func() { sc.stdin = saved }()
+	if s.Background {
+		// "cmd &" keeps running after the command line returns.
+		sc = sc.child()
+		sc.scopes = sc.scopes.With(analysis.Background)
+	}
+	simple := false
+	switch c := s.Cmd.(type) {
+	case nil:
+	case *syntax.CallExpr:
+		simple = true
+		w.call(sc, c)
+	case *syntax.BinaryCmd:
+		switch c.Op {
+		case syntax.Pipe, syntax.PipeAll:
+			w.pipeline(sc, c)
+		default:
+			w.stmt(sc, c.X)
+			w.branch(sc, func(b *scope) { w.stmt(b, c.Y) })
+		}
+	case *syntax.Subshell:
+		w.stmts(sc.child(), c.Stmts)
+	case *syntax.Block:
+		w.stmts(sc, c.Stmts)
+	case *syntax.IfClause:
+		for ic := c; ic != nil; ic = ic.Else {
+			w.stmts(sc, ic.Cond)
+			w.branch(sc, func(b *scope) { w.stmts(b, ic.Then) })
+		}
+	case *syntax.WhileClause:
+		w.branch(sc, func(b *scope) {
+			w.stmts(b, c.Cond)
+			w.stmts(b, c.Do)
+		})
+	case *syntax.ForClause:
+		w.forClause(sc, c)
+	case *syntax.CaseClause:
+		w.literal(sc, c.Word)
+		for _, item := range c.Items {
+			for _, p := range item.Patterns {
+				w.literal(sc, p)
+			}
+			w.branch(sc, func(b *scope) { w.stmts(b, item.Stmts) })
+		}
+	case *syntax.FuncDecl:
+		w.funcs[c.Name.Value] = c
+		for _, n := range c.Names {
+			w.funcs[n.Value] = c
+		}
+	case *syntax.DeclClause:
+		w.decl(sc, c)
+	case *syntax.ArithmCmd:
+		w.arithm(sc, c.X)
+	case *syntax.LetClause:
+		for _, x := range c.Exprs {
+			w.arithm(sc, x)
+		}
+	case *syntax.TestClause:
+		w.testExpr(sc, c.X)
+	case *syntax.TimeClause:
+		if c.Stmt != nil {
+			w.stmt(sc, c.Stmt)
+		}
+	case *syntax.CoprocClause:
+		if c.Stmt != nil {
+			w.stmt(sc.child(), c.Stmt)
+		}
+	case *syntax.TestDecl:
+		if c.Body != nil {
+			w.stmt(sc.child(), c.Body)
+		}
+	default:
+		w.opaque(sc, "", analysis.FindingUnparsable, "unsupported shell construct")
+	}
+	w.attachRedirs(sc, rd, start, simple)
+}
+
+// arithm analyzes the substitutions inside an arithmetic expression and
+// forgets the variables it may assign.
+func (w *walker) arithm(sc *scope, x syntax.ArithmExpr) {
+	if x == nil {
+		return
+	}
+	syntax.Walk(x, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.CmdSubst:
+			w.substitution(sc, n, n.Stmts)
+			return false
+		case *syntax.ProcSubst:
+			w.substitution(sc, n, n.Stmts)
+			return false
+		case *syntax.BinaryArithm:
+			if n.Op >= syntax.Assgn && n.Op <= syntax.ShrAssgn {
+				if w, ok := n.X.(*syntax.Word); ok {
+					if lit := w.Lit(); lit != "" {
+						sc.vars[lit] = variable{}
+					}
+				}
+			}
+		case *syntax.UnaryArithm:
+			if n.Op == syntax.Inc || n.Op == syntax.Dec {
+				if w, ok := n.X.(*syntax.Word); ok {
+					if lit := w.Lit(); lit != "" {
+						sc.vars[lit] = variable{}
+					}
+				}
+			}
+		}
+		return true
+	})
+}
+
+func (w *walker) testExpr(sc *scope, x syntax.TestExpr) {
+	syntax.Walk(x, func(n syntax.Node) bool {
+		if word, ok := n.(*syntax.Word); ok {
+			w.literal(sc, word)
+			return false
+		}
+		return true
+	})
+}
+
+func (w *walker) forClause(sc *scope, c *syntax.ForClause) {
+	switch l := c.Loop.(type) {
+	case *syntax.WordIter:
+		name := l.Name.Value
+		items := w.fields(sc, l.Items)
+		allStatic := true
+		for _, it := range items {
+			if it.dynamic || it.glob {
+				allStatic = false
+			}
+		}
+		if !l.InPos.IsValid() && len(l.Items) == 0 {
+			// "for x; do" iterates over the positional parameters.
+			allStatic = false
+		}
+		if allStatic && len(items) > 0 && len(items) <= 8 {
+			for _, it := range items {
+				w.branch(sc, func(b *scope) {
+					b.set(name, variable{str: it.s, known: true})
+					w.stmts(b, c.Do)
+				})
+			}
+			sc.vars[name] = variable{}
+			return
+		}
+		w.branch(sc, func(b *scope) {
+			b.set(name, variable{})
+			w.stmts(b, c.Do)
+		})
+	case *syntax.CStyleLoop:
+		w.arithm(sc, l.Init)
+		w.branch(sc, func(b *scope) {
+			w.arithm(b, l.Cond)
+			w.arithm(b, l.Post)
+			w.stmts(b, c.Do)
+		})
+	}
+}
+
+// pipeline runs each side of a pipe in its own subshell, with the left
+// side's output described as the right side's input.
+func (w *walker) pipeline(sc *scope, c *syntax.BinaryCmd) {
+	left := sc.child()
+	start := len(w.units)
+	w.stmt(left, c.X)
+	in := &stdinInfo{kind: stdinPipe, desc: "a pipe"}
+	for i := start; i < len(w.units); i++ {
+		in.effects |= w.units[i].Effects
+		if w.isDecoder(&w.units[i]) {
+			in.decoded = true
+		}
+	}
+	if sc.stdin != nil {
+		in.effects |= sc.stdin.effects
+		in.decoded = in.decoded || sc.stdin.decoded
+	}
+	if text, ok := w.staticOutput(sc, c.X); ok {
+		in.text, in.known = text, true
+	}
+	right := sc.child()
+	right.stdin = in
+	w.stmt(right, c.Y)
+}
+
+// staticOutput returns what a statement prints when that is known: an echo
+// or printf of constants, or a cat of a constant heredoc.
+func (w *walker) staticOutput(sc *scope, s *syntax.Stmt) (string, bool) {
+	ce, ok := s.Cmd.(*syntax.CallExpr)
+	if !ok || len(ce.Args) == 0 {
+		return "", false
+	}
+	var words []string
+	for _, word := range ce.Args {
+		dynamic, glob := w.wordInfo(sc, word)
+		if dynamic || glob {
+			return "", false
+		}
+		lit := w.literalQuiet(sc, word)
+		words = append(words, lit)
+	}
+	switch words[0] {
+	case "echo":
+		args := words[1:]
+		for len(args) > 0 && (args[0] == "-n" || args[0] == "-E") {
+			args = args[1:]
+		}
+		if len(args) > 0 && strings.HasPrefix(args[0], "-e") {
+			return "", false
+		}
+		return strings.Join(args, " ") + "\n", true
+	case "printf":
+		if len(words) == 2 && !strings.ContainsAny(words[1], "%\\") {
+			return words[1], true
+		}
+	case "cat":
+		if len(words) == 1 {
+			for _, r := range s.Redirs {
+				if (r.Op == syntax.Hdoc || r.Op == syntax.DashHdoc) && r.Hdoc != nil {
+					if d, _ := w.wordInfo(sc, r.Hdoc); !d {
+						return w.hdocText(sc, r), true
+					}
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// substitution analyzes the commands of a command or process substitution
+// once, in a subshell.
+func (w *walker) substitution(sc *scope, n syntax.Node, stmts []*syntax.Stmt) {
+	if w.seen[n] {
+		return
+	}
+	w.seen[n] = true
+	c := sc.child()
+	c.stdin = nil
+	w.stmts(c, stmts)
+}
+
+// finish analyzes what the walk could not reach in order: functions that
+// were defined but never called, and any substitution or command the walk
+// missed; then it relates units to each other (data flows).
+func (w *walker) finish(sc *scope) {
+	for name, fd := range w.funcs {
+		if !w.called[name] && !w.full {
+			w.called[name] = true
+			c := sc.child()
+			c.posKnown, c.posDynamic = true, true
+			w.stmt(c.nested(name+"()", 0, 0), fd.Body)
+		}
+	}
+	for _, name := range w.aliasDefs {
+		if text, ok := w.aliases[name]; ok && !w.called["alias "+name] {
+			w.called["alias "+name] = true
+			w.script(sc.nested("alias "+name, 0, 0), text, "alias "+name)
+		}
+	}
+	for _, f := range w.files {
+		syntax.Walk(f, func(n syntax.Node) bool {
+			switch n := n.(type) {
+			case *syntax.CmdSubst:
+				if !w.seen[n] {
+					w.substitution(sc, n, n.Stmts)
+				}
+			case *syntax.ProcSubst:
+				if !w.seen[n] {
+					w.substitution(sc, n, n.Stmts)
+				}
+			case *syntax.CallExpr:
+				if !w.seen[n] && len(n.Args) > 0 {
+					w.seen[n] = true
+					c := sc.child()
+					c.posKnown, c.posDynamic = true, true
+					w.call(c, n)
+				}
+			}
+			return true
+		})
+	}
+	w.flows()
+}

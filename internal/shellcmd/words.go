@@ -1,0 +1,322 @@
+package shellcmd
+
+import (
+	"io"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/analysis"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// dyn marks text that is only known at run time. It is a character from the
+// Unicode private use area, so it cannot collide with a real argument, and it
+// survives expansion (field splitting ignores it, unlike NUL which expand
+// cuts).
+const dyn = "\uE000"
+
+// arg is one field of a command after expansion.
+type arg struct {
+	s       string // expanded value; run-time parts are marked with dyn
+	raw     string // source text of the word it came from
+	dynamic bool   // the value is not fully known statically
+	glob    bool   // the word has an unquoted glob
+
+	src     analysis.EffectSet // effects of the substitutions that produced it
+	decoded bool               // a substitution that produced it decodes data
+}
+
+func (a arg) display() string {
+	if a.dynamic {
+		return a.raw
+	}
+	return a.s
+}
+
+// static returns the known prefix of the value, before any run-time part.
+func (a arg) static() string {
+	s, _, _ := strings.Cut(a.s, dyn)
+	return s
+}
+
+func args2strings(as []arg) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.display()
+	}
+	return out
+}
+
+func printWord(w *syntax.Word) string {
+	if w == nil {
+		return ""
+	}
+	var sb strings.Builder
+	if err := syntax.NewPrinter().Print(&sb, w); err != nil {
+		return "?"
+	}
+	return sb.String()
+}
+
+// variable is a shell variable as far as the analysis knows it.
+type variable struct {
+	str     string
+	list    []string // indexed arrays
+	isList  bool
+	known   bool // value known statically
+	special bool // known, but harmless to show (HOME, PWD)
+}
+
+// environ adapts a scope to expand.Environ. Unknown variables expand to the
+// dyn marker so that their presence survives expansion.
+type environ struct{ sc *scope }
+
+func (e environ) Get(name string) expand.Variable {
+	if v, ok := e.sc.lookup(name); ok {
+		if !v.known {
+			return expand.Variable{Set: true, Kind: expand.String, Str: dyn}
+		}
+		if v.isList {
+			return expand.Variable{Set: true, Kind: expand.Indexed, List: v.list}
+		}
+		return expand.Variable{Set: true, Kind: expand.String, Str: v.str}
+	}
+	switch {
+	case name == "IFS":
+		return expand.Variable{Set: true, Kind: expand.String, Str: " \t\n"}
+	case name == "HOME":
+		return expand.Variable{Set: true, Kind: expand.String, Str: "~"}
+	case strings.HasPrefix(name, "HOME "):
+		user := strings.TrimPrefix(name, "HOME ")
+		if user == "root" {
+			return expand.Variable{Set: true, Kind: expand.String, Str: "/root"}
+		}
+		return expand.Variable{Set: true, Kind: expand.String, Str: "/home/" + user}
+	case name == "PWD":
+		if e.sc.cwdKnown {
+			return expand.Variable{Set: true, Kind: expand.String, Str: e.sc.cwd}
+		}
+	case name == "TMPDIR":
+		return expand.Variable{Set: true, Kind: expand.String, Str: "/tmp"}
+	case name == "#":
+		if e.sc.posKnown {
+			return expand.Variable{Set: true, Kind: expand.String, Str: itoa(len(e.sc.pos))}
+		}
+	case name == "@" || name == "*":
+		if e.sc.posKnown && !e.sc.posDynamic {
+			return expand.Variable{Set: true, Kind: expand.Indexed, List: e.sc.pos}
+		}
+	case len(name) == 1 && name[0] >= '1' && name[0] <= '9':
+		if e.sc.posKnown && !e.sc.posDynamic {
+			i := int(name[0] - '1')
+			if i < len(e.sc.pos) {
+				return expand.Variable{Set: true, Kind: expand.String, Str: e.sc.pos[i]}
+			}
+			return expand.Variable{}
+		}
+	}
+	return expand.Variable{Set: true, Kind: expand.String, Str: dyn}
+}
+
+func (e environ) Each(func(name string, vr expand.Variable) bool) {}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// expandConfig returns an expansion config in which command and process
+// substitutions are analyzed as the commands they are, and whose output is
+// the dyn marker.
+func (w *walker) expandConfig(sc *scope) *expand.Config {
+	return &expand.Config{
+		Env: environ{sc},
+		CmdSubst: func(out io.Writer, cs *syntax.CmdSubst) error {
+			w.substitution(sc, cs, cs.Stmts)
+			_, err := io.WriteString(out, dyn)
+			return err
+		},
+		ProcSubst: func(ps *syntax.ProcSubst) (string, error) {
+			w.substitution(sc, ps, ps.Stmts)
+			return "/dev/fd/" + dyn, nil
+		},
+	}
+}
+
+// wordInfo scans a word for parts whose value is only known at run time, and
+// for unquoted globs.
+func (w *walker) wordInfo(sc *scope, word *syntax.Word) (dynamic, glob bool) {
+	syntax.Walk(word, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.CmdSubst, *syntax.ProcSubst:
+			dynamic = true
+		case *syntax.ParamExp:
+			if n.Excl || n.Param == nil {
+				dynamic = true
+				break
+			}
+			if !w.paramKnown(sc, n.Param.Value) {
+				dynamic = true
+			}
+		case *syntax.ArithmExp:
+			syntax.Walk(n.X, func(m syntax.Node) bool {
+				if lit, ok := m.(*syntax.Lit); ok && isName(lit.Value) && !w.paramKnown(sc, lit.Value) {
+					dynamic = true
+				}
+				return true
+			})
+		case *syntax.ExtGlob:
+			glob = true
+		case *syntax.DblQuoted, *syntax.SglQuoted:
+			return false
+		case *syntax.Lit:
+			if hasGlobMeta(n.Value) {
+				glob = true
+			}
+		}
+		return true
+	})
+	if !dynamic {
+		// A double-quoted part can still hide a substitution.
+		syntax.Walk(word, func(n syntax.Node) bool {
+			switch n := n.(type) {
+			case *syntax.CmdSubst, *syntax.ProcSubst:
+				dynamic = true
+			case *syntax.ParamExp:
+				if n.Excl || n.Param == nil || !w.paramKnown(sc, n.Param.Value) {
+					dynamic = true
+				}
+			}
+			return !dynamic
+		})
+	}
+	return dynamic, glob
+}
+
+func (w *walker) paramKnown(sc *scope, name string) bool {
+	if v, ok := sc.lookup(name); ok {
+		return v.known
+	}
+	switch name {
+	case "IFS", "HOME", "TMPDIR":
+		return true
+	case "PWD":
+		return sc.cwdKnown
+	case "#":
+		return sc.posKnown
+	case "@", "*":
+		return sc.posKnown && !sc.posDynamic
+	}
+	if len(name) == 1 && name[0] >= '1' && name[0] <= '9' {
+		return sc.posKnown && !sc.posDynamic
+	}
+	return false
+}
+
+func isName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+func hasGlobMeta(lit string) bool {
+	for i := 0; i < len(lit); i++ {
+		switch lit[i] {
+		case '\\':
+			i++
+		case '*', '?', '[':
+			return true
+		}
+	}
+	return false
+}
+
+// srcSince describes the units added since start: what produced a word.
+func (w *walker) srcSince(start int) (analysis.EffectSet, bool) {
+	var src analysis.EffectSet
+	decoded := false
+	for i := start; i < len(w.units); i++ {
+		src |= w.units[i].Effects
+		if w.isDecoder(&w.units[i]) {
+			decoded = true
+		}
+	}
+	return src, decoded
+}
+
+// fields expands words as a command's arguments.
+func (w *walker) fields(sc *scope, words []*syntax.Word) []arg {
+	out := make([]arg, 0, len(words))
+	cfg := w.expandConfig(sc)
+	for _, word := range words {
+		dynamic, glob := w.wordInfo(sc, word)
+		raw := printWord(word)
+		start := len(w.units)
+		fs, err := expand.Fields(cfg, word)
+		src, decoded := w.srcSince(start)
+		if err != nil {
+			out = append(out, arg{s: dyn, raw: raw, dynamic: true, glob: glob, src: src, decoded: decoded})
+			continue
+		}
+		for _, f := range fs {
+			out = append(out, arg{s: f, raw: raw, dynamic: dynamic || strings.Contains(f, dyn), glob: glob, src: src, decoded: decoded})
+		}
+	}
+	return out
+}
+
+// literal expands a word as a single string, as in an assignment.
+func (w *walker) literal(sc *scope, word *syntax.Word) arg {
+	if word == nil {
+		return arg{}
+	}
+	dynamic, glob := w.wordInfo(sc, word)
+	raw := printWord(word)
+	start := len(w.units)
+	s, err := expand.Literal(w.expandConfig(sc), word)
+	src, decoded := w.srcSince(start)
+	if err != nil {
+		return arg{s: dyn, raw: raw, dynamic: true, src: src, decoded: decoded}
+	}
+	return arg{s: s, raw: raw, dynamic: dynamic || strings.Contains(s, dyn), glob: glob, src: src, decoded: decoded}
+}
+
+// literalQuiet expands a word that has no substitutions, without analyzing
+// anything.
+func (w *walker) literalQuiet(sc *scope, word *syntax.Word) string {
+	s, err := expand.Literal(&expand.Config{Env: environ{sc}}, word)
+	if err != nil {
+		return dyn
+	}
+	return s
+}
+
+// document expands a heredoc body.
+func (w *walker) document(sc *scope, word *syntax.Word) arg {
+	if word == nil {
+		return arg{}
+	}
+	dynamic, _ := w.wordInfo(sc, word)
+	s, err := expand.Document(w.expandConfig(sc), word)
+	if err != nil {
+		return arg{s: dyn, dynamic: true}
+	}
+	return arg{s: s, raw: s, dynamic: dynamic || strings.Contains(s, dyn)}
+}

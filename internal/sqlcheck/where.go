@@ -1,0 +1,261 @@
+package sqlcheck
+
+import (
+	"strconv"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/proto"
+)
+
+// tautology reports whether a condition holds for every row (as far as can
+// be told without the data): true, 1=1, 'a'='a', x = x, x LIKE '%', or any
+// OR with such a branch.
+func tautology(n *pg.Node) bool { return truth(n) == alwaysTrue }
+
+type truthValue uint8
+
+const (
+	unknownTruth truthValue = iota
+	alwaysTrue
+	alwaysFalse
+)
+
+func not(t truthValue) truthValue {
+	switch t {
+	case alwaysTrue:
+		return alwaysFalse
+	case alwaysFalse:
+		return alwaysTrue
+	}
+	return unknownTruth
+}
+
+func truth(n *pg.Node) truthValue {
+	if n == nil {
+		return unknownTruth
+	}
+	switch x := n.Node.(type) {
+	case *pg.Node_AConst:
+		if b, ok := x.AConst.Val.(*pg.A_Const_Boolval); ok {
+			if b.Boolval.Boolval {
+				return alwaysTrue
+			}
+			return alwaysFalse
+		}
+	case *pg.Node_TypeCast:
+		if typeName(x.TypeCast.TypeName) == "bool" {
+			switch strings.ToLower(constText(x.TypeCast.Arg)) {
+			case "t", "true", "1", "yes", "y", "on":
+				return alwaysTrue
+			case "f", "false", "0", "no", "n", "off":
+				return alwaysFalse
+			}
+		}
+		return truth(x.TypeCast.Arg)
+	case *pg.Node_BoolExpr:
+		b := x.BoolExpr
+		switch b.Boolop {
+		case pg.BoolExprType_OR_EXPR:
+			all := alwaysFalse
+			for _, a := range b.Args {
+				switch truth(a) {
+				case alwaysTrue:
+					return alwaysTrue
+				case unknownTruth:
+					all = unknownTruth
+				}
+			}
+			return all
+		case pg.BoolExprType_AND_EXPR:
+			all := alwaysTrue
+			for _, a := range b.Args {
+				switch truth(a) {
+				case alwaysFalse:
+					return alwaysFalse
+				case unknownTruth:
+					all = unknownTruth
+				}
+			}
+			return all
+		case pg.BoolExprType_NOT_EXPR:
+			if len(b.Args) == 1 {
+				return not(truth(b.Args[0]))
+			}
+		}
+	case *pg.Node_BooleanTest:
+		t := truth(x.BooleanTest.Arg)
+		switch x.BooleanTest.Booltesttype {
+		case pg.BoolTestType_IS_TRUE, pg.BoolTestType_IS_NOT_FALSE:
+			return t
+		case pg.BoolTestType_IS_FALSE, pg.BoolTestType_IS_NOT_TRUE:
+			return not(t)
+		}
+	case *pg.Node_NullTest:
+		if isConst(x.NullTest.Arg) {
+			isNull := constIsNull(x.NullTest.Arg)
+			if (x.NullTest.Nulltesttype == pg.NullTestType_IS_NULL) == isNull {
+				return alwaysTrue
+			}
+			return alwaysFalse
+		}
+	case *pg.Node_AExpr:
+		return exprTruth(x.AExpr)
+	case *pg.Node_SubLink:
+		// EXISTS (SELECT 1) with no FROM is always true.
+		if x.SubLink.SubLinkType == pg.SubLinkType_EXISTS_SUBLINK {
+			if s := x.SubLink.Subselect.GetSelectStmt(); s != nil && len(s.FromClause) == 0 && s.WhereClause == nil && len(s.ValuesLists) == 0 {
+				return alwaysTrue
+			}
+		}
+	}
+	return unknownTruth
+}
+
+func exprTruth(e *pg.A_Expr) truthValue {
+	op := ""
+	if len(e.Name) > 0 {
+		op = constText(e.Name[len(e.Name)-1])
+	}
+	switch e.Kind {
+	case pg.A_Expr_Kind_AEXPR_OP:
+		l, r := e.Lexpr, e.Rexpr
+		if l == nil || r == nil {
+			return unknownTruth
+		}
+		if sameColumn(l, r) {
+			switch op {
+			case "=", "<=", ">=":
+				return alwaysTrue
+			case "<>", "!=", "<", ">":
+				return alwaysFalse
+			}
+			return unknownTruth
+		}
+		if isConst(l) && isConst(r) && !constIsNull(l) && !constIsNull(r) {
+			return compareConsts(constText(l), constText(r), op)
+		}
+	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE:
+		if isConst(e.Rexpr) && strings.Trim(constText(e.Rexpr), "%") == "" && constText(e.Rexpr) != "" {
+			if op == "~~" || op == "~~*" {
+				return alwaysTrue
+			}
+		}
+	case pg.A_Expr_Kind_AEXPR_IN:
+		if isConst(e.Lexpr) {
+			if l := e.Rexpr.GetList(); l != nil {
+				for _, it := range l.Items {
+					if isConst(it) && constText(it) == constText(e.Lexpr) {
+						if op == "=" {
+							return alwaysTrue
+						}
+						return alwaysFalse
+					}
+				}
+			}
+		}
+	case pg.A_Expr_Kind_AEXPR_BETWEEN:
+		if sameColumn(e.Lexpr, firstOf(e.Rexpr)) && sameColumn(e.Lexpr, secondOf(e.Rexpr)) {
+			return alwaysTrue
+		}
+	}
+	return unknownTruth
+}
+
+func firstOf(n *pg.Node) *pg.Node {
+	if l := n.GetList(); l != nil && len(l.Items) == 2 {
+		return l.Items[0]
+	}
+	return nil
+}
+
+func secondOf(n *pg.Node) *pg.Node {
+	if l := n.GetList(); l != nil && len(l.Items) == 2 {
+		return l.Items[1]
+	}
+	return nil
+}
+
+func compareConsts(a, b, op string) truthValue {
+	cmp := 0
+	af, aerr := strconv.ParseFloat(a, 64)
+	bf, berr := strconv.ParseFloat(b, 64)
+	switch {
+	case aerr == nil && berr == nil:
+		switch {
+		case af < bf:
+			cmp = -1
+		case af > bf:
+			cmp = 1
+		}
+	default:
+		cmp = strings.Compare(a, b)
+	}
+	var r bool
+	switch op {
+	case "=":
+		r = cmp == 0
+	case "<>", "!=":
+		r = cmp != 0
+	case "<":
+		r = cmp < 0
+	case "<=":
+		r = cmp <= 0
+	case ">":
+		r = cmp > 0
+	case ">=":
+		r = cmp >= 0
+	default:
+		return unknownTruth
+	}
+	if r {
+		return alwaysTrue
+	}
+	return alwaysFalse
+}
+
+func isConst(n *pg.Node) bool {
+	if n == nil {
+		return false
+	}
+	if n.GetAConst() != nil {
+		return true
+	}
+	if tc := n.GetTypeCast(); tc != nil {
+		return isConst(tc.Arg)
+	}
+	return false
+}
+
+func constIsNull(n *pg.Node) bool {
+	if c := n.GetAConst(); c != nil {
+		return c.Isnull
+	}
+	if tc := n.GetTypeCast(); tc != nil {
+		return constIsNull(tc.Arg)
+	}
+	return false
+}
+
+func sameColumn(a, b *pg.Node) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	ca, cb := a.GetColumnRef(), b.GetColumnRef()
+	if ca == nil || cb == nil {
+		return false
+	}
+	return proto.Equal(stripLocations(ca), stripLocations(cb))
+}
+
+func stripLocations(c *pg.ColumnRef) *pg.ColumnRef {
+	out := &pg.ColumnRef{Fields: c.Fields}
+	return out
+}
+
+func typeName(t *pg.TypeName) string {
+	if t == nil || len(t.Names) == 0 {
+		return ""
+	}
+	return strings.ToLower(constText(t.Names[len(t.Names)-1]))
+}
