@@ -373,3 +373,20 @@ func buildRules(ds []RuleDTO, path string) ([]*OperandRule, error) {
 	}
 	return out, nil
 }
+
+// ParseKnowledgeSection decodes the "knowledge" section of a policy, whose
+// errors are reported under prefix.
+func ParseKnowledgeSection(data []byte, prefix string) (*Knowledge, error) {
+	var f KnowledgeFile
+	if err := yamlstrict.Decode(data, &f); err != nil {
+		return nil, yamlstrict.Prefix(err, prefix)
+	}
+	if f.Version != 0 && f.Version != 1 {
+		return nil, yamlstrict.Errorf(prefix+".version", "unsupported version %d", f.Version)
+	}
+	k, err := f.Build("")
+	if err != nil {
+		return nil, yamlstrict.Prefix(err, prefix)
+	}
+	return k, nil
+}

@@ -259,3 +259,27 @@ func distance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Prefix returns err with every path in it placed under prefix, for a
+// document decoded out of a section of a larger one.
+func Prefix(err error, prefix string) error {
+	if err == nil {
+		return nil
+	}
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		var out []error
+		for _, e := range joined.Unwrap() {
+			out = append(out, Prefix(e, prefix))
+		}
+		return errors.Join(out...)
+	}
+	var ye *Error
+	if errors.As(err, &ye) {
+		cp := *ye
+		cp.Path = join(prefix, ye.Path)
+		cp.Line = 0 // lines refer to the section, not the file
+		return &cp
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
+}

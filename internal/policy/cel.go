@@ -1,0 +1,124 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path"
+
+	"cel.dev/cel-go/cel"
+
+	"github.com/gatehouse/gatehouse/internal/analysis"
+)
+
+// UnknownRows is what impact.estimated_rows holds in a condition when the
+// estimate could not be made: unknown is scored as large, never as 0.
+const UnknownRows = math.MaxInt32
+
+func pathMatch(pattern, s string) (bool, error) { return path.Match(pattern, s) }
+
+func celEnv() (*cel.Env, error) {
+	env, err := cel.NewEnv(
+		cel.Variable("request", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("unit", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("impact", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("risk", cel.MapType(cel.StringType, cel.DynType)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("build CEL environment: %w", err)
+	}
+	return env, nil
+}
+
+func compileCondition(env *cel.Env, expr string) (cel.Program, error) {
+	ast, iss := env.Compile(expr)
+	if iss != nil && iss.Err() != nil {
+		return nil, fmt.Errorf("bad CEL condition: %w", iss.Err())
+	}
+	if ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
+		return nil, fmt.Errorf("the condition must be true or false, but it is of type %v", ast.OutputType())
+	}
+	prg, err := env.Program(ast, cel.CostLimit(100000))
+	if err != nil {
+		return nil, fmt.Errorf("bad CEL condition: %w", err)
+	}
+	return prg, nil
+}
+
+// Request is the request-level input of conditions.
+type Request struct {
+	Kind    analysis.Kind
+	Target  string
+	Class   string
+	Command string
+	Agent   string
+	Impact  *Impact
+}
+
+// Impact is the impact known before running.
+type Impact struct {
+	EstimatedRows *int64
+	Reversible    *bool
+}
+
+func stringsOf[T ~string](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
+}
+
+func activation(req *Request, s *Subject) map[string]any {
+	u := s.Unit
+	paths := make([]map[string]any, len(u.Paths))
+	for i, p := range u.Paths {
+		paths[i] = map[string]any{"path": p.Value, "class": p.Class.String(), "access": p.Access.String()}
+	}
+	findings := make([]string, len(u.Findings))
+	for i, f := range u.Findings {
+		findings[i] = string(f.Kind)
+	}
+	impact := map[string]any{"estimated_rows": int64(UnknownRows), "rows_known": false, "reversible": false}
+	if req.Impact != nil {
+		if req.Impact.EstimatedRows != nil {
+			impact["estimated_rows"] = *req.Impact.EstimatedRows
+			impact["rows_known"] = true
+		}
+		if req.Impact.Reversible != nil {
+			impact["reversible"] = *req.Impact.Reversible
+		}
+	}
+	return map[string]any{
+		"request": map[string]any{"kind": req.Kind.String(), "target": req.Target, "class": req.Class,
+			"command": req.Command, "agent": req.Agent},
+		"unit": map[string]any{"kind": u.Kind.String(), "text": u.Text, "program": u.Program, "subcommand": u.Subcommand,
+			"argv": nonNil(u.Argv), "via": nonNil(u.Via), "effects": u.Effects.Strings(), "scope": u.Scopes.Strings(),
+			"paths": paths, "hosts": nonNil(u.Hosts), "findings": findings, "statement": u.Statement,
+			"tables": nonNil(u.Tables), "where": u.Where, "functions": nonNil(u.Functions)},
+		"impact": impact,
+		"risk":   map[string]any{"score": int64(s.Risk)},
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// ErrCondition marks a condition that could not be evaluated.
+var ErrCondition = errors.New("condition could not be evaluated")
+
+func (r *Rule) evalCondition(req *Request, s *Subject) (bool, error) {
+	out, _, err := r.program.Eval(activation(req, s))
+	if err != nil {
+		return false, fmt.Errorf("%w: rule %s: %w", ErrCondition, r.ID, err)
+	}
+	b, ok := out.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("%w: rule %s: the condition gave %v, not true or false", ErrCondition, r.ID, out.Value())
+	}
+	return b, nil
+}
