@@ -61,14 +61,6 @@ type Impact struct {
 	Reversible    *bool
 }
 
-func stringsOf[T ~string](xs []T) []string {
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		out[i] = string(x)
-	}
-	return out
-}
-
 func activation(req *Request, s *Subject) map[string]any {
 	u := s.Unit
 	paths := make([]map[string]any, len(u.Paths))

@@ -248,7 +248,7 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 		if o.val.dynamic && o.hasVal && o.val.src.Has(analysis.SecretRead) {
 			u.Effects = u.Effects.With(analysis.SecretRead)
 		}
-		if o.name != "" && o.val.dynamic == false && strings.HasPrefix(o.name, "-") && strings.Contains(o.name, dyn) {
+		if !o.hasVal && o.val.dynamic {
 			u.AddFinding(analysis.FindingDynamicArg, "an option is only known at run time")
 		}
 	}

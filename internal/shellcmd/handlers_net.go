@@ -123,10 +123,7 @@ func handleGit(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, a
 	}
 	switch u.Subcommand {
 	case "config":
-		var ops []arg
-		for _, a := range ps.operands {
-			ops = append(ops, a)
-		}
+		ops := append([]arg(nil), ps.operands...)
 		global := ps.has("--global")
 		if ps.has("--system") {
 			w.operand(sc, u, OperandWrite, arg{s: "/etc/gitconfig", raw: "/etc/gitconfig"})

@@ -210,7 +210,11 @@ func scanSed(s string) (exec bool, writes, reads []string, ok bool) {
 			}
 			d := s[i]
 			i++
-			if !readDelimited(d) || !readDelimited(d) {
+			// The pattern, then the replacement.
+			if !readDelimited(d) {
+				return exec, writes, reads, false
+			}
+			if !readDelimited(d) {
 				return exec, writes, reads, false
 			}
 			if cmd == 'y' {

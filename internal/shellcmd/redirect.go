@@ -109,11 +109,11 @@ func (w *walker) hdocText(sc *scope, r *syntax.Redirect) string {
 	quoted := false
 	if r.Word != nil {
 		for _, p := range r.Word.Parts {
-			switch p.(type) {
+			switch p := p.(type) {
 			case *syntax.SglQuoted, *syntax.DblQuoted:
 				quoted = true
 			case *syntax.Lit:
-				if strings.Contains(p.(*syntax.Lit).Value, "\\") {
+				if strings.Contains(p.Value, "\\") {
 					quoted = true
 				}
 			}

@@ -26,7 +26,6 @@ type scope struct {
 	via     []string
 	effects analysis.EffectSet
 	scopes  analysis.ScopeSet
-	remote  bool // commands run on another host or container
 	depth   int
 }
 
@@ -76,14 +75,6 @@ func (sc *scope) nested(via string, effects analysis.EffectSet, scopes analysis.
 	c.scopes |= scopes
 	c.depth++
 	return c
-}
-
-// forgetAssigned marks every variable assigned in a branch that may or may
-// not run as unknown, so nothing is folded from it.
-func (sc *scope) forgetAll(names map[string]bool) {
-	for n := range names {
-		sc.vars[n] = variable{}
-	}
 }
 
 // chdir applies cd.

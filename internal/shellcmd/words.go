@@ -61,11 +61,10 @@ func printWord(w *syntax.Word) string {
 
 // variable is a shell variable as far as the analysis knows it.
 type variable struct {
-	str     string
-	list    []string // indexed arrays
-	isList  bool
-	known   bool // value known statically
-	special bool // known, but harmless to show (HOME, PWD)
+	str    string
+	list   []string // indexed arrays
+	isList bool
+	known  bool // value known statically
 }
 
 // environ adapts a scope to expand.Environ. Unknown variables expand to the

@@ -62,7 +62,7 @@ func Decode(data []byte, v any) error {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	c := &checker{lines: map[int]string{}}
+	c := &checker{lines: map[int]string{}, scalars: map[int][]scalarPath{}}
 	c.check(root, reflect.TypeOf(v).Elem(), "")
 	if len(c.errs) > 0 {
 		return errors.Join(c.errs...)
@@ -88,9 +88,12 @@ func cleanYAMLError(err error) string {
 }
 
 type checker struct {
-	errs  []error
-	lines map[int]string // line → path of the value on it
+	errs    []error
+	lines   map[int]string       // line → path of the first value on it
+	scalars map[int][]scalarPath // line → every scalar on it, for type errors
 }
+
+type scalarPath struct{ value, path string }
 
 var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 
@@ -117,6 +120,9 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string) {
 	if n.Line > 0 {
 		if _, ok := c.lines[n.Line]; !ok {
 			c.lines[n.Line] = path
+		}
+		if n.Kind == yaml.ScalarNode {
+			c.scalars[n.Line] = append(c.scalars[n.Line], scalarPath{n.Value, path})
 		}
 	}
 	for t.Kind() == reflect.Pointer {
@@ -179,12 +185,26 @@ func (c *checker) typeError(msg string) error {
 			msg = strings.TrimSpace(rest[i+1:])
 		}
 	}
+	path := c.lines[line]
+	// The message quotes the bad value: `two`. Find the scalar on that line.
+	if i := strings.IndexByte(msg, '`'); i >= 0 {
+		if j := strings.IndexByte(msg[i+1:], '`'); j >= 0 {
+			val := msg[i+1 : i+1+j]
+			for _, sp := range c.scalars[line] {
+				if sp.value == val {
+					path = sp.path
+					break
+				}
+			}
+		}
+	}
 	msg = strings.Replace(msg, "cannot unmarshal !!str", "cannot use the text", 1)
 	msg = strings.Replace(msg, "cannot unmarshal !!int", "cannot use the number", 1)
 	msg = strings.Replace(msg, "cannot unmarshal !!bool", "cannot use the boolean", 1)
 	msg = strings.Replace(msg, "cannot unmarshal !!seq", "cannot use a list", 1)
 	msg = strings.Replace(msg, "cannot unmarshal !!map", "cannot use a map", 1)
-	return &Error{Path: c.lines[line], Line: line, Msg: msg}
+	msg = strings.Replace(msg, " into ", " as ", 1)
+	return &Error{Path: path, Line: line, Msg: msg}
 }
 
 func join(path, key string) string {
