@@ -49,6 +49,7 @@ const (
 	FindingDynamicArg     FindingKind = "dynamic-argument"    // an argument known only at run time
 	FindingDynamicPath    FindingKind = "dynamic-path"        // a path known only at run time
 	FindingCodeConfig     FindingKind = "executes-config"     // an option whose value is run as a command
+	FindingProxyBypass    FindingKind = "proxy-bypass"        // goes around the egress proxy
 )
 
 // Opaque reports whether a finding of this kind means the unit's behaviour is

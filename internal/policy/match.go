@@ -67,7 +67,7 @@ var knownFindings = func() map[analysis.FindingKind]bool {
 		analysis.FindingSecretFlow, analysis.FindingSecretNetwork, analysis.FindingDataInURL, analysis.FindingPathOverride,
 		analysis.FindingRetarget, analysis.FindingMetadata, analysis.FindingLock, analysis.FindingIrreversible,
 		analysis.FindingTrusted, analysis.FindingInstall, analysis.FindingLimitExceeded, analysis.FindingDynamicArg,
-		analysis.FindingDynamicPath, analysis.FindingCodeConfig} {
+		analysis.FindingDynamicPath, analysis.FindingCodeConfig, analysis.FindingProxyBypass} {
 		m[k] = true
 	}
 	return m

@@ -99,6 +99,9 @@ func (a *Analyzer) Analyze(src, workdir string) ([]analysis.Unit, error) {
 		called:  map[string]bool{},
 		calling: map[string]bool{},
 		aliases: map[string]string{},
+		hashed:  map[string]arg{},
+		netFDs:  map[string]string{},
+		links:   map[string]string{},
 		written: map[string]bool{},
 		seen:    map[syntax.Node]bool{},
 	}

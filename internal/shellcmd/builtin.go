@@ -113,6 +113,10 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 	case "unset":
 		funcs := false
 		for _, a := range rest {
+			if proxyVar(a.s) {
+				u := w.opaque(sc, "unset "+a.s, analysis.FindingProxyBypass, "unsetting "+a.s+" makes programs bypass the egress proxy")
+				u.Program = "unset"
+			}
 			switch {
 			case a.s == "-f":
 				funcs = true
@@ -167,7 +171,15 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 			}
 		}
 		return true
-	case "shopt", "wait", "true", "false", ":", "return", "exit", "break", "continue", "local", "hash", "umask",
+	case "hash":
+		for i, a := range rest {
+			if a.s == "-p" && i+2 < len(rest) {
+				// hash -p /bin/rm ls: from now on "ls" runs /bin/rm.
+				w.hashed[rest[i+2].s] = rest[i+1]
+			}
+		}
+		return true
+	case "shopt", "wait", "true", "false", ":", "return", "exit", "break", "continue", "local", "umask",
 		"ulimit", "times", "jobs", "disown", "suspend", "logout", "caller", "complete", "compgen", "compopt",
 		"bind", "dirs", "help", "let":
 		return true
@@ -178,6 +190,14 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 				return true
 			}
 		}
+		return true
+	}
+	return false
+}
+
+func proxyVar(name string) bool {
+	switch strings.ToLower(name) {
+	case "http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy", "socks_proxy", "rsync_proxy":
 		return true
 	}
 	return false
@@ -259,6 +279,10 @@ func (w *walker) source(sc *scope, args []arg) {
 		return
 	}
 	f := ops[0]
+	if !f.dynamic && (f.s == "/dev/stdin" || f.s == "/dev/fd/0" || f.s == "/proc/self/fd/0" || f.s == "-") {
+		w.stdinCode(sc, u, args, true)
+		return
+	}
 	if f.dynamic {
 		u.Effects = u.Effects.With(analysis.Unknown)
 		u.AddFinding(analysis.FindingDynamicCode, "sources a file or stream only known at run time")
@@ -279,7 +303,7 @@ func (w *walker) source(sc *scope, args []arg) {
 	switch class {
 	case analysis.Secret:
 		u.Effects = u.Effects.With(analysis.SecretRead)
-	case analysis.Workspace, analysis.Temp:
+	case analysis.Workspace:
 		u.Effects = u.Effects.With(analysis.WorkspaceExec)
 		u.AddFinding(analysis.FindingTrusted, "runs the workspace script "+shown+" in this shell")
 	default:

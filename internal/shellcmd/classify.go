@@ -1,6 +1,7 @@
 package shellcmd
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/analysis"
@@ -113,6 +114,7 @@ func parseOption(level *Program, ps *parsed, args []arg, i int) int {
 	}
 	if strings.HasPrefix(s, "--") {
 		name, val, hasEq := strings.Cut(s, "=")
+		name = expandPrefix(level, name)
 		if hasEq {
 			add(name, withValue(a, val), true)
 			return 0
@@ -158,6 +160,35 @@ func parseOption(level *Program, ps *parsed, args []arg, i int) int {
 		add(o, arg{}, false)
 	}
 	return 0
+}
+
+// expandPrefix resolves a GNU-style abbreviation (--har for --hard) when
+// exactly one known option starts with it.
+func expandPrefix(level *Program, name string) string {
+	if _, ok := level.Options[name]; ok || level.ValueOptions[name] || len(name) < 4 {
+		return name
+	}
+	match := ""
+	for o := range level.Options {
+		if strings.HasPrefix(o, name) && strings.HasPrefix(o, "--") {
+			if match != "" && match != o {
+				return name
+			}
+			match = o
+		}
+	}
+	for o := range level.ValueOptions {
+		if strings.HasPrefix(o, name) && strings.HasPrefix(o, "--") {
+			if match != "" && match != o {
+				return name
+			}
+			match = o
+		}
+	}
+	if match == "" {
+		return name
+	}
+	return match
 }
 
 func withValue(a arg, v string) arg {
@@ -283,6 +314,17 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 			}
 		}
 	}
+	if u.Effects.Has(analysis.WorkspaceExec) && p.Handler == "" {
+		// Builds and tests are trusted because they run the workspace's own
+		// code; run elsewhere (a fresh clone in /tmp) they run anyone's.
+		if !sc.cwdKnown {
+			u.Effects = u.Effects.With(analysis.Unknown)
+			u.AddFinding(analysis.FindingScript, "runs build code in a directory only known at run time")
+		} else if c := w.classifyClean(sc.cwd); c != analysis.Workspace {
+			u.Effects = u.Effects.With(analysis.Unknown)
+			u.AddFinding(analysis.FindingScript, "runs build code outside the workspace, in "+sc.cwd)
+		}
+	}
 	h := final.Handler
 	if h == "" {
 		h = p.Handler
@@ -351,6 +393,9 @@ func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
 			u.Effects = u.Effects.With(analysis.LocalWrite)
 			if p, ok := resolvePath(sc, a); ok {
 				w.written[p] = true
+				if codeConfigPath(p) {
+					u.AddFinding(analysis.FindingCodeConfig, "writes "+shown+", which makes tools run code later")
+				}
 			}
 		case OperandDelete:
 			access = analysis.AccessDelete
@@ -358,6 +403,10 @@ func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
 			access = analysis.AccessExec
 			if p, ok := resolvePath(sc, a); ok && w.written[p] {
 				u.AddFinding(analysis.FindingDynamicCode, "runs "+shown+", which this command line wrote")
+			}
+			if class != analysis.Workspace {
+				u.Effects = u.Effects.With(analysis.Unknown)
+				u.AddFinding(analysis.FindingScript, "runs "+shown+", from outside the workspace")
 			}
 		}
 		u.AddPath(analysis.Path{Value: shown, Class: class, Access: access})
@@ -399,6 +448,10 @@ func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
 		w.sql(sc, u, a, 0)
 	case OperandCode:
 		u.AddFinding(analysis.FindingInlineCode, "inline code: "+truncate(a.display(), 120))
+		if socketCode.MatchString(a.s) && shellCode.MatchString(a.s) {
+			u.Effects = u.Effects.With(analysis.RemoteCode).With(analysis.Exfiltration)
+			u.AddFinding(analysis.FindingReverseShell, "the code connects a socket and runs a shell or process through it")
+		}
 		if a.src.Has(analysis.Network) {
 			u.Effects = u.Effects.With(analysis.RemoteCode)
 		}
@@ -406,6 +459,13 @@ func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
 		w.evalCode(sc.nested(u.Program, 0, 0), u.Program, []arg{a}, u.Program+" runs a command")
 	}
 }
+
+// socketCode and shellCode together are the shape of a reverse shell in
+// inline interpreter code.
+var (
+	socketCode = regexp.MustCompile(`(?i)(socket|tcpsocket|fsockopen|net\.connect|new net\.socket|io::socket|/dev/tcp)`)
+	shellCode  = regexp.MustCompile(`(?i)(/bin/(ba|z|da)?sh|subprocess|pty\.spawn|dup2|\bexec\s*\(|spawn\(|\bsystem\s*\(|popen|proc_open|child_process|cmd\.exe)`)
+)
 
 // genericPaths records operands of an unknown program that look like
 // paths, so that an unknown tool touching ~/.ssh still says so.
@@ -441,6 +501,16 @@ func (w *walker) genericPaths(sc *scope, u *analysis.Unit, args []arg) {
 // finishUnit relates a unit to its input and arguments and records it.
 func (w *walker) finishUnit(sc *scope, u *analysis.Unit, args []arg) {
 	network := u.Effects.Any(analysis.Effects(analysis.Network, analysis.RemoteMutation, analysis.Exfiltration)) || len(u.Hosts) > 0
+	for _, a := range args {
+		if a.secretVar {
+			// $GITHUB_TOKEN on a command line: the agent handles a secret.
+			u.Effects = u.Effects.With(analysis.SecretRead)
+			if network {
+				u.Effects = u.Effects.With(analysis.Exfiltration)
+			}
+			break
+		}
+	}
 	if network {
 		if sc.stdin != nil && sc.stdin.effects.Has(analysis.SecretRead) {
 			u.Effects = u.Effects.With(analysis.Exfiltration)

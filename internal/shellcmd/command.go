@@ -140,7 +140,8 @@ var commandEnvVars = map[string]bool{
 	"GIT_EXTERNAL_DIFF": true, "GIT_ASKPASS": true, "SSH_ASKPASS": true, "SUDO_ASKPASS": true,
 	"PROMPT_COMMAND": true, "LESSOPEN": true, "LESSCLOSE": true, "BROWSER": true, "KUBE_EDITOR": true,
 	"GIT_PROXY_COMMAND": true, "RSYNC_RSH": true, "CVS_RSH": true, "FZF_DEFAULT_COMMAND": true,
-	"SVN_EDITOR": true, "HGEDITOR": true, "FCEDIT": true, "TERMINAL": true,
+	"SVN_EDITOR": true, "HGEDITOR": true, "FCEDIT": true, "TERMINAL": true, "CC": true, "CXX": true, "LD": true,
+	"AR": true, "CPP": true, "FC": true, "GIT_SEQUENCE_EDITOR_CMD": true, "DIFFTOOL": true, "MERGETOOL": true,
 }
 
 // codeEnvVars are variables that make programs load or run code the
@@ -160,6 +161,12 @@ var prodValue = regexp.MustCompile(`(?i)(^|[^a-z])(prod|production|prd|live)([^a
 // of the command the assignment is for.
 func (w *walker) envEffects(sc *scope, name string, val arg, u *analysis.Unit) {
 	switch {
+	case proxyVar(name):
+		x := w.opaque(sc, name+"="+val.display(), analysis.FindingProxyBypass, name+" changes how programs reach the network")
+		x.Program = name
+	case name == "GOFLAGS" && (strings.Contains(val.s, "exec") || val.dynamic):
+		x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, "GOFLAGS makes go run another program")
+		x.Program = name
 	case commandEnvVars[name]:
 		if val.s == "" {
 			return
@@ -208,6 +215,11 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 	if w.full || len(args) == 0 {
 		return
 	}
+	if sc.depth > w.a.limits.MaxDepth {
+		w.opaque(sc, shellJoin(args2strings(args)), analysis.FindingDepthExceeded,
+			"wrappers nested more than "+itoa(w.a.limits.MaxDepth)+" levels deep")
+		return
+	}
 	name := args[0]
 	if name.dynamic || name.glob {
 		u := w.newUnit(sc, args)
@@ -223,6 +235,10 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 		w.genericPaths(sc, u, args[1:])
 		w.add(u)
 		return
+	}
+	if h, ok := w.hashed[name.s]; ok && !strings.Contains(name.s, "/") {
+		args = append([]arg{h}, args[1:]...)
+		name = h
 	}
 	prog := name.s
 	base := prog
@@ -278,7 +294,7 @@ func (w *walker) programPath(sc *scope, u *analysis.Unit, name arg) {
 	switch class {
 	case analysis.System:
 		return // an installed program: classified by its name
-	case analysis.Workspace, analysis.Temp:
+	case analysis.Workspace:
 		if _, known := w.kb.Lookup(path.Base(name.s)); !known {
 			u.Effects = u.Effects.With(analysis.WorkspaceExec)
 			u.AddFinding(analysis.FindingTrusted, "runs "+shown+" from the workspace")

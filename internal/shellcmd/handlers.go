@@ -40,6 +40,8 @@ func init() {
 		"docker":      handleDocker,
 		"kubectl":     handleKubectl,
 		"http":        handleHTTPie,
+		"gh":          handleGH,
+		"ln":          handleLn,
 	}
 }
 
@@ -84,6 +86,12 @@ func (w *walker) stdinCode(sc *scope, u *analysis.Unit, args []arg, shell bool) 
 		w.finishUnit(sc, u, args)
 	case in.kind == stdinHeredoc:
 		u.AddFinding(analysis.FindingHeredocShell, in.desc+" is run as code by "+prog)
+		if in.effects.Has(analysis.Network) {
+			u.Effects = u.Effects.With(analysis.RemoteCode)
+		}
+		if in.decoded {
+			u.AddFinding(analysis.FindingObfuscated, "the code is decoded before it runs")
+		}
 		w.finishUnit(sc, u, args)
 		if shell && in.known {
 			c := sc.nested(prog+" <<", 0, u.Scopes)
@@ -96,8 +104,8 @@ func (w *walker) stdinCode(sc *scope, u *analysis.Unit, args []arg, shell bool) 
 			u.Effects = u.Effects.With(analysis.RemoteCode)
 			u.AddFinding(analysis.FindingStdinToShell, "the code comes from the network")
 		}
-		if in.decoded {
-			u.AddFinding(analysis.FindingObfuscated, "the code is decoded before it runs")
+		if in.decoded || in.effects.Has(analysis.Opaque) {
+			u.AddFinding(analysis.FindingObfuscated, "the code is decoded or generated before it runs")
 		}
 		if in.effects.Has(analysis.SecretRead) {
 			u.Effects = u.Effects.With(analysis.SecretRead)
@@ -137,7 +145,7 @@ func (w *walker) interpretedScript(sc *scope, u *analysis.Unit, a arg) {
 		u.AddFinding(analysis.FindingDynamicCode, "runs "+shown+", which this command line wrote")
 	}
 	switch class {
-	case analysis.Workspace, analysis.Temp:
+	case analysis.Workspace:
 		u.Effects = u.Effects.With(analysis.WorkspaceExec)
 		u.AddFinding(analysis.FindingTrusted, u.Program+" runs the workspace script "+shown)
 	case analysis.Secret:

@@ -1,6 +1,7 @@
 package shellcmd
 
 import (
+	"path"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/analysis"
@@ -216,6 +217,45 @@ func handleDocker(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed
 			w.operand(sc, u, OperandRead, o.val)
 		case "--entrypoint":
 			w.evalCode(sc.nested("docker --entrypoint", 0, analysis.Scopes(analysis.Remote)), "docker --entrypoint", []arg{o.val}, "entrypoint")
+		}
+	}
+	return false
+}
+
+// handleGH: gh api defaults to GET, and to POST with fields; -X sets it.
+func handleGH(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, args []arg, env map[string]arg) bool {
+	if u.Subcommand != "api" {
+		return false
+	}
+	if m, ok := ps.value("-X", "--method"); ok {
+		switch strings.ToUpper(m.s) {
+		case "GET", "HEAD":
+		case "DELETE":
+			u.Effects = u.Effects.With(analysis.RemoteMutation).With(analysis.Destructive)
+		default:
+			u.Effects = u.Effects.With(analysis.RemoteMutation)
+		}
+	}
+	return false
+}
+
+// handleLn remembers symbolic links, so that a write through a link made
+// earlier in the command line is judged by where it points.
+func handleLn(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, args []arg, env map[string]arg) bool {
+	if !ps.has("-s", "--symbolic") || len(ps.operands) < 2 {
+		return false
+	}
+	target, link := ps.operands[0], ps.operands[len(ps.operands)-1]
+	t, okT := resolvePath(sc, target)
+	l, okL := resolvePath(sc, link)
+	if okT && okL {
+		if !strings.HasPrefix(target.s, "/") && !strings.HasPrefix(target.s, "~") {
+			// A relative target is relative to the link's directory.
+			t = cleanPath(path.Dir(l) + "/" + target.s)
+		}
+		w.links[l] = t
+		if c := w.classifyClean(t); c != analysis.Workspace && c != analysis.Temp {
+			u.AddFinding(analysis.FindingRetarget, "links "+link.display()+" to "+target.display()+" ("+c.String()+")")
 		}
 	}
 	return false

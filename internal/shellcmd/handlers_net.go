@@ -2,6 +2,7 @@ package shellcmd
 
 import (
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/analysis"
@@ -83,6 +84,27 @@ func (w *walker) url(sc *scope, u *analysis.Unit, a arg) {
 	h := normalizeHost(parsed.Host)
 	u.AddHost(h)
 	w.hostEffects(u, h)
+}
+
+// savedFromURL records the file a download saves under the URL's name,
+// so that running it later in the same command line is seen.
+func (w *walker) savedFromURL(sc *scope, u *analysis.Unit, a arg) {
+	if a.dynamic {
+		return
+	}
+	s := a.s
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	pu, err := url.Parse(s)
+	if err != nil {
+		return
+	}
+	base := path.Base(pu.Path)
+	if base == "" || base == "/" || base == "." {
+		base = "index.html"
+	}
+	w.operand(sc, u, OperandWrite, arg{s: base, raw: base})
 }
 
 // handleGit judges git's global options: -c settings that run commands,
@@ -264,6 +286,14 @@ func handleCurl(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, 
 	}
 	for _, a := range ps.operands {
 		w.url(sc, u, a)
+		if ps.has("-O", "--remote-name", "--remote-name-all") {
+			w.savedFromURL(sc, u, a)
+		}
+	}
+	for _, o := range ps.opts {
+		if o.name == "--noproxy" || ((o.name == "-x" || o.name == "--proxy") && (o.val.s == "" || o.val.s == "direct://")) {
+			u.AddFinding(analysis.FindingProxyBypass, "curl "+o.name+" "+o.val.display()+" goes around the egress proxy")
+		}
 	}
 	switch {
 	case method == "DELETE":
@@ -298,11 +328,15 @@ func handleWget(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, 
 			u.AddFinding(analysis.FindingScript, "wget takes extra settings from "+o.val.display())
 		}
 	}
-	if !ps.has("-O", "--output-document", "-P", "--directory-prefix", "--spider") {
+	saves := !ps.has("-O", "--output-document", "-P", "--directory-prefix", "--spider")
+	if saves {
 		u.Effects = u.Effects.With(analysis.LocalWrite)
 	}
 	for _, a := range ps.operands {
 		w.url(sc, u, a)
+		if saves {
+			w.savedFromURL(sc, u, a)
+		}
 	}
 	return false
 }

@@ -269,8 +269,12 @@ func handleFind(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, 
 	}
 	u.Effects = u.Effects.With(analysis.Read)
 	u.Scopes = u.Scopes.With(analysis.Recursive)
+	inWorkspace := true
 	for _, r := range roots {
 		w.operand(sc, u, OperandRead, r)
+		if _, c := w.classifyPath(sc, r); c != analysis.Workspace {
+			inWorkspace = false
+		}
 	}
 	one := map[string]bool{"-name": true, "-iname": true, "-path": true, "-ipath": true, "-regex": true, "-iregex": true,
 		"-wholename": true, "-iwholename": true, "-lname": true, "-ilname": true, "-type": true, "-xtype": true, "-user": true,
@@ -291,7 +295,7 @@ func handleFind(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, 
 			for _, x := range rest[i+1 : min(j, len(rest))] {
 				if strings.Contains(x.s, "{}") {
 					x.s = strings.ReplaceAll(x.s, "{}", roots[0].s+"/"+dyn)
-					x.dynamic = true
+					x.dynamic, x.listed = true, inWorkspace
 				}
 				inner = append(inner, x)
 			}
@@ -333,9 +337,9 @@ func handleXargs(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed,
 		inner = []arg{{s: "echo", raw: "echo"}}
 	}
 	var src analysis.EffectSet
-	decoded := false
+	decoded, listed := false, false
 	if sc.stdin != nil {
-		src, decoded = sc.stdin.effects, sc.stdin.decoded
+		src, decoded, listed = sc.stdin.effects, sc.stdin.decoded, sc.stdin.listed
 	}
 	if f, ok := ps.value("-a", "--arg-file"); ok {
 		w.operand(sc, u, OperandRead, f)
@@ -354,12 +358,12 @@ func handleXargs(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed,
 	for _, a := range inner {
 		if repl != "" && strings.Contains(a.s, repl) {
 			a.s = strings.ReplaceAll(a.s, repl, dyn)
-			a.dynamic, a.src, a.decoded = true, a.src|src, a.decoded || decoded
+			a.dynamic, a.src, a.decoded, a.listed = true, a.src|src, a.decoded || decoded, listed
 		}
 		out = append(out, a)
 	}
 	if repl == "" {
-		out = append(out, arg{s: dyn, raw: "{input}", dynamic: true, src: src, decoded: decoded})
+		out = append(out, arg{s: dyn, raw: "{input}", dynamic: true, src: src, decoded: decoded, listed: listed})
 	}
 	c := sc.nested("xargs", 0, 0)
 	c.stdin = nil

@@ -102,7 +102,7 @@ var handlers = map[string]bool{
 	"shell": true, "interpreter": true, "awk": true, "sed": true, "find": true, "xargs": true, "parallel": true,
 	"git": true, "curl": true, "wget": true, "ssh": true, "scp": true, "rsync": true, "netcat": true,
 	"socat": true, "sqlclient": true, "tar": true, "dd": true, "chmod": true, "kill": true, "docker": true,
-	"kubectl": true, "http": true,
+	"kubectl": true, "http": true, "gh": true, "ln": true,
 }
 
 // ParseKnowledge decodes a knowledge base file strictly.

@@ -78,6 +78,10 @@ func resolvePath(sc *scope, a arg) (p string, ok bool) {
 // classifyPath says where a path argument lies.
 func (w *walker) classifyPath(sc *scope, a arg) (string, analysis.PathClass) {
 	shown := a.display()
+	if a.listed && a.dynamic {
+		// A name listed by find, ls or grep -l under workspace roots.
+		return shown, analysis.Workspace
+	}
 	if !a.dynamic && !a.glob && pseudoPath(a.s) {
 		return shown, analysis.UnknownPath
 	}
@@ -90,6 +94,10 @@ func (w *walker) classifyPath(sc *scope, a arg) (string, analysis.PathClass) {
 		return shown, analysis.UnknownPath
 	}
 	c := w.classifyClean(p)
+	if t, ok := w.links[p]; ok {
+		// A link made earlier in this command line: judge where it points.
+		c = max(c, w.classifyClean(t))
+	}
 	if a.dynamic && c != analysis.Secret && c != analysis.Root && c != analysis.System && c != analysis.Device {
 		// A run-time suffix can climb out with "..": only a sensitive
 		// prefix is worth trusting.
@@ -146,7 +154,18 @@ var systemDirs = []string{
 	"/Library", "/private",
 }
 
+// codeConfigPath reports files whose content other tools run later: git
+// hooks and git configuration.
+func codeConfigPath(p string) bool {
+	return strings.Contains(p, "/.git/hooks/") || strings.HasSuffix(p, "/.git/config") ||
+		strings.Contains(p, "/.husky/") || strings.HasSuffix(p, "/.envrc") ||
+		strings.HasPrefix(p, ".git/hooks/") || p == ".git/config"
+}
+
 func devicePath(p string) bool {
+	if p == "/proc/sysrq-trigger" || strings.HasPrefix(p, "/sys/firmware/") || p == "/proc/sys/kernel/sysrq" {
+		return true
+	}
 	if !strings.HasPrefix(p, "/dev/") {
 		return false
 	}

@@ -15,6 +15,8 @@ type redirInfo struct {
 	hosts  []string
 	text   []string
 	device bool
+	trunc  bool     // a ">" that empties its file
+	config []string // writes to files that make tools run code later
 }
 
 func (rd *redirInfo) any() bool { return len(rd.paths) > 0 || len(rd.hosts) > 0 }
@@ -57,6 +59,13 @@ func (w *walker) redirects(sc *scope, s *syntax.Stmt) *redirInfo {
 			access = analysis.AccessRead
 		case syntax.DplIn, syntax.DplOut:
 			if isFD(target.s) {
+				if h, ok := w.netFDs[target.s]; ok {
+					// <&5 or >&5 where 5 was opened on /dev/tcp.
+					rd.hosts = append(rd.hosts, h)
+					if r.Op == syntax.DplIn {
+						rd.stdin = &stdinInfo{kind: stdinPipe, effects: analysis.Effects(analysis.Network), desc: "a network socket"}
+					}
+				}
 				continue
 			}
 			access = analysis.AccessWrite
@@ -71,6 +80,9 @@ func (w *walker) redirects(sc *scope, s *syntax.Stmt) *redirInfo {
 		rd.text = append(rd.text, r.Op.String()+" "+target.display())
 		if h, ok := networkPath(target.s); ok && !target.dynamic {
 			rd.hosts = append(rd.hosts, h)
+			if r.N != nil {
+				w.netFDs[r.N.Value] = h
+			}
 			if r.Op == syntax.RdrIn || r.Op == syntax.RdrInOut || r.Op == syntax.DplIn {
 				rd.stdin = &stdinInfo{kind: stdinPipe, effects: analysis.Effects(analysis.Network), desc: "a network socket"}
 			}
@@ -87,6 +99,12 @@ func (w *walker) redirects(sc *scope, s *syntax.Stmt) *redirInfo {
 		if access == analysis.AccessWrite {
 			if p, ok := resolvePath(sc, target); ok {
 				w.written[p] = true
+				if codeConfigPath(p) {
+					rd.config = append(rd.config, shown)
+				}
+			}
+			if r.Op == syntax.RdrOut || r.Op == syntax.RdrClob || r.Op == syntax.RdrAll {
+				rd.trunc = true
 			}
 		}
 		if r.Op == syntax.RdrIn {
@@ -150,6 +168,7 @@ func (w *walker) attachRedirs(sc *scope, rd *redirInfo, start int, simple bool) 
 		data |= sc.stdin.effects
 	}
 	var u *analysis.Unit
+	fresh := false
 	if simple {
 		for i := len(w.units) - 1; i >= start; i-- {
 			if len(w.units[i].Via) == len(sc.via) && w.units[i].Kind == analysis.KindShell {
@@ -159,6 +178,7 @@ func (w *walker) attachRedirs(sc *scope, rd *redirInfo, start int, simple bool) 
 		}
 	}
 	if u == nil {
+		fresh = true
 		u = w.newUnit(sc, nil)
 		u.Program = ""
 		u.Text = strings.Join(rd.text, " ")
@@ -166,6 +186,14 @@ func (w *walker) attachRedirs(sc *scope, rd *redirInfo, start int, simple bool) 
 		if w.full {
 			return
 		}
+	}
+	if fresh && simple && rd.trunc {
+		// "> file" or ": > file" with no command: the point is to empty it.
+		u.Effects = u.Effects.With(analysis.Destructive)
+		u.AddFinding(analysis.FindingIrreversible, "truncates the file to zero length")
+	}
+	for _, c := range rd.config {
+		u.AddFinding(analysis.FindingCodeConfig, "writes "+c+", which makes tools run code later")
 	}
 	for _, p := range rd.paths {
 		u.AddPath(p)

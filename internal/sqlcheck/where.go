@@ -57,6 +57,9 @@ func truth(n *pg.Node) truthValue {
 		b := x.BoolExpr
 		switch b.Boolop {
 		case pg.BoolExprType_OR_EXPR:
+			if nullOrNotNull(b.Args) {
+				return alwaysTrue
+			}
 			all := alwaysFalse
 			for _, a := range b.Args {
 				switch truth(a) {
@@ -110,6 +113,30 @@ func truth(n *pg.Node) truthValue {
 		}
 	}
 	return unknownTruth
+}
+
+// nullOrNotNull reports "x IS NULL OR x IS NOT NULL" among OR branches.
+func nullOrNotNull(args []*pg.Node) bool {
+	for _, a := range args {
+		na := a.GetNullTest()
+		if na == nil || na.Nulltesttype != pg.NullTestType_IS_NULL {
+			continue
+		}
+		for _, b := range args {
+			nb := b.GetNullTest()
+			if nb != nil && nb.Nulltesttype == pg.NullTestType_IS_NOT_NULL && sameExpr(na.Arg, nb.Arg) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func sameExpr(a, b *pg.Node) bool {
+	if sameColumn(a, b) {
+		return true
+	}
+	return isConst(a) && isConst(b) && constText(a) == constText(b)
 }
 
 func exprTruth(e *pg.A_Expr) truthValue {

