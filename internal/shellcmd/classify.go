@@ -413,6 +413,12 @@ func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
 		if class == analysis.Secret && (access == analysis.AccessRead || access == analysis.AccessExec) {
 			u.Effects = u.Effects.With(analysis.SecretRead)
 		}
+		if access == analysis.AccessRead && u.Scopes.Has(analysis.Recursive) {
+			if p, ok := resolvePath(sc, a); ok && holdsSecrets(p) {
+				u.Effects = u.Effects.With(analysis.SecretRead)
+				u.AddFinding(analysis.FindingDynamicPath, "reads the whole of "+shown+", which holds credential files")
+			}
+		}
 		if class == analysis.Device && (access == analysis.AccessWrite || access == analysis.AccessDelete) {
 			u.Effects = u.Effects.With(analysis.Destructive)
 		}

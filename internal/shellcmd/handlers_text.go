@@ -320,6 +320,15 @@ func handleFind(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, 
 			if s == "-fprintf" {
 				i++
 			}
+		case s == "-name" || s == "-iname" || s == "-path" || s == "-ipath" || s == "-wholename" || s == "-regex" || s == "-iregex":
+			if i+1 < len(rest) {
+				pat := strings.NewReplacer("*", "", "?", "", "\\", "").Replace(rest[i+1].s)
+				if pat != "" && (secretName(pat) || secretName("x"+pat) || secretPath(pat) || secretPath("/x/"+strings.TrimPrefix(pat, "/"))) {
+					u.Effects = u.Effects.With(analysis.SecretRead)
+					u.AddFinding(analysis.FindingMetadata, "searches for credential files ("+rest[i+1].display()+")")
+				}
+			}
+			i += 2
 		case strings.HasPrefix(s, "-newer") || one[s]:
 			i += 2
 		default:

@@ -154,6 +154,20 @@ var systemDirs = []string{
 	"/Library", "/private",
 }
 
+// holdsSecrets reports directories whose tree holds credential files:
+// reading them recursively reads the credentials too.
+func holdsSecrets(p string) bool {
+	switch p {
+	case "/", "~", "/home", "/root", "/etc", "/var", "/var/run", "/run", "/proc", "/etc/ssl", "/etc/kubernetes",
+		"~/.config", "~/.local", "~/.local/share", "/var/lib", "/var/lib/kubelet", "/Users":
+		return true
+	}
+	if strings.HasPrefix(p, "/home/") && strings.Count(p, "/") == 2 {
+		return true
+	}
+	return false
+}
+
 // codeConfigPath reports files whose content other tools run later: git
 // hooks and git configuration.
 func codeConfigPath(p string) bool {
@@ -246,6 +260,11 @@ func secretName(base string) bool {
 			return false
 		}
 		return true
+	}
+	if strings.HasSuffix(b, ".pem") && !strings.Contains(b, "key") && !strings.Contains(b, "priv") &&
+		(strings.Contains(b, "cert") || strings.Contains(b, "chain") || strings.Contains(b, "bundle") ||
+			strings.HasPrefix(b, "ca") || strings.Contains(b, "pub")) {
+		return false // a certificate, which is public
 	}
 	for _, suf := range []string{".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx", ".ppk", ".tfstate", ".gpg", ".age"} {
 		if strings.HasSuffix(b, suf) {

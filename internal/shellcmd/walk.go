@@ -272,7 +272,7 @@ func (w *walker) forClause(sc *scope, c *syntax.ForClause) {
 		items := w.fields(sc, l.Items)
 		allStatic := true
 		for _, it := range items {
-			if it.dynamic || it.glob {
+			if it.dynamic {
 				allStatic = false
 			}
 		}
@@ -283,7 +283,9 @@ func (w *walker) forClause(sc *scope, c *syntax.ForClause) {
 		if allStatic && len(items) > 0 && len(items) <= 8 {
 			for _, it := range items {
 				w.branch(sc, func(b *scope) {
-					b.set(name, variable{str: it.s, known: true})
+					// A glob item stands for each file it matches: the
+					// variable holds the pattern, which says where they are.
+					b.set(name, variable{str: it.s, known: true, glob: it.glob})
 					w.stmts(b, c.Do)
 				})
 			}

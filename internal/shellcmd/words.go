@@ -70,6 +70,7 @@ type variable struct {
 	list   []string // indexed arrays
 	isList bool
 	known  bool // value known statically
+	glob   bool // the value is a glob pattern standing for the files it matches (for f in src/*.go)
 }
 
 // environ adapts a scope to expand.Environ. Unknown variables expand to the
@@ -146,6 +147,11 @@ func (w *walker) expandConfig(sc *scope) *expand.Config {
 	return &expand.Config{
 		Env: environ{sc},
 		CmdSubst: func(out io.Writer, cs *syntax.CmdSubst) error {
+			if isPwd(cs) && sc.cwdKnown {
+				w.seen[cs] = true
+				_, err := io.WriteString(out, sc.cwd)
+				return err
+			}
 			w.substitution(sc, cs, cs.Stmts)
 			_, err := io.WriteString(out, dyn)
 			return err
@@ -162,7 +168,12 @@ func (w *walker) expandConfig(sc *scope) *expand.Config {
 func (w *walker) wordInfo(sc *scope, word *syntax.Word) (dynamic, glob bool) {
 	syntax.Walk(word, func(n syntax.Node) bool {
 		switch n := n.(type) {
-		case *syntax.CmdSubst, *syntax.ProcSubst:
+		case *syntax.CmdSubst:
+			if !(isPwd(n) && sc.cwdKnown) {
+				dynamic = true
+			}
+			return false
+		case *syntax.ProcSubst:
 			dynamic = true
 		case *syntax.ParamExp:
 			if n.Excl || n.Param == nil {
@@ -171,6 +182,9 @@ func (w *walker) wordInfo(sc *scope, word *syntax.Word) (dynamic, glob bool) {
 			}
 			if !w.paramKnown(sc, n.Param.Value) {
 				dynamic = true
+			}
+			if v, ok := sc.lookup(n.Param.Value); ok && v.glob {
+				glob = true
 			}
 		case *syntax.ArithmExp:
 			syntax.Walk(n.X, func(m syntax.Node) bool {
@@ -194,7 +208,11 @@ func (w *walker) wordInfo(sc *scope, word *syntax.Word) (dynamic, glob bool) {
 		// A double-quoted part can still hide a substitution.
 		syntax.Walk(word, func(n syntax.Node) bool {
 			switch n := n.(type) {
-			case *syntax.CmdSubst, *syntax.ProcSubst:
+			case *syntax.CmdSubst:
+				if !(isPwd(n) && sc.cwdKnown) {
+					dynamic = true
+				}
+			case *syntax.ProcSubst:
 				dynamic = true
 			case *syntax.ParamExp:
 				if n.Excl || n.Param == nil || !w.paramKnown(sc, n.Param.Value) {
@@ -256,6 +274,25 @@ func hasGlobMeta(lit string) bool {
 		}
 	}
 	return false
+}
+
+// isPwd reports $(pwd) and `pwd`, whose output is the working directory.
+func isPwd(cs *syntax.CmdSubst) bool {
+	if len(cs.Stmts) != 1 || len(cs.Stmts[0].Redirs) > 0 || cs.Stmts[0].Background {
+		return false
+	}
+	ce, ok := cs.Stmts[0].Cmd.(*syntax.CallExpr)
+	return ok && len(ce.Assigns) == 0 && len(ce.Args) == 1 && ce.Args[0].Lit() == "pwd"
+}
+
+// onlySubstitution reports a word that is one unquoted command
+// substitution: $(git ls-files).
+func onlySubstitution(word *syntax.Word) bool {
+	if len(word.Parts) != 1 {
+		return false
+	}
+	_, ok := word.Parts[0].(*syntax.CmdSubst)
+	return ok
 }
 
 // maxBraceFields bounds brace expansion: {a,b}{a,b}... grows exponentially.
@@ -344,13 +381,14 @@ func (w *walker) fields(sc *scope, words []*syntax.Word) []arg {
 		start := len(w.units)
 		fs, err := expand.Fields(cfg, word)
 		src, decoded := w.srcSince(start)
+		listed := len(w.units) > start && onlySubstitution(word) && w.onlyListsWorkspace(start)
 		if err != nil {
 			out = append(out, arg{s: dyn, raw: raw, dynamic: true, glob: glob, src: src, decoded: decoded, secretVar: secretVar})
 			continue
 		}
 		for _, f := range fs {
 			out = append(out, arg{s: f, raw: raw, dynamic: dynamic || strings.Contains(f, dyn), glob: glob, src: src,
-				decoded: decoded, secretVar: secretVar})
+				decoded: decoded, secretVar: secretVar, listed: listed})
 		}
 	}
 	return out
