@@ -19,9 +19,9 @@ type walker struct {
 	called  map[string]bool
 	calling map[string]bool
 	aliases map[string]string
-	hashed  map[string]arg // hash -p: name → program
-	netFDs  map[string]string // file descriptors opened on /dev/tcp: fd → host
-	links   map[string]string // symbolic links made earlier: link → target
+	hashed  map[string]arg       // hash -p: name → program
+	netFDs  map[string]string    // file descriptors opened on /dev/tcp: fd → host
+	links   map[string]string    // symbolic links made earlier: link → target
 	written map[string]bool      // paths written earlier in this command line
 	seen    map[syntax.Node]bool // substitutions and commands already analyzed
 	full    bool                 // MaxUnits reached
