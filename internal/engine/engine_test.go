@@ -122,7 +122,7 @@ func TestBounds(t *testing.T) {
 		}},
 		{"10,000 chained, one destructive", strings.Repeat("ls && ", 5000) + "rm -rf data && " + strings.Repeat("ls && ", 4998) + "ls",
 			func(d *engine.Decision) bool { return d.Decision == policy.Review }},
-		{"past the unit bound", strings.Repeat("ls;", 30000), func(d *engine.Decision) bool {
+		{"past the unit bound", strings.Repeat("ls;", 15000), func(d *engine.Decision) bool {
 			return d.Decision == policy.Review && hasFinding(d, "bound-exceeded")
 		}},
 		{"nested evals past the depth bound", strings.Repeat("eval ", 30) + "ls", func(d *engine.Decision) bool {

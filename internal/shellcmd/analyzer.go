@@ -17,11 +17,11 @@ import (
 type Limits struct {
 	MaxBytes int // longest command text (default 1 MiB)
 	MaxDepth int // nested shells, wrappers and function calls followed (default 10)
-	MaxUnits int // commands judged in one request (default 20,000)
+	MaxUnits int // commands judged in one request (default 10,000)
 }
 
 // DefaultLimits are the limits used when none are given.
-var DefaultLimits = Limits{MaxBytes: 1 << 20, MaxDepth: 10, MaxUnits: 20000}
+var DefaultLimits = Limits{MaxBytes: 1 << 20, MaxDepth: 10, MaxUnits: 10000}
 
 // Analyzer analyzes shell commands. It is safe for concurrent use.
 type Analyzer struct {
@@ -92,29 +92,49 @@ func (a *Analyzer) Analyze(src, workdir string) ([]analysis.Unit, error) {
 		return []analysis.Unit{u}, err
 	}
 	w := &walker{
-		a:       a,
-		kb:      a.kb,
-		workdir: cleanPath(workdir),
-		funcs:   map[string]*syntax.FuncDecl{},
-		called:  map[string]bool{},
-		calling: map[string]bool{},
-		aliases: map[string]string{},
-		hashed:  map[string]arg{},
-		netFDs:  map[string]string{},
-		links:   map[string]string{},
-		written: map[string]bool{},
-		seen:    map[syntax.Node]bool{},
+		a:        a,
+		kb:       a.kb,
+		workdir:  cleanPath(workdir),
+		funcs:    map[string]*syntax.FuncDecl{},
+		called:   map[string]bool{},
+		calling:  map[string]bool{},
+		aliases:  map[string]string{},
+		hashed:   map[string]arg{},
+		netFDs:   map[string]string{},
+		links:    map[string]string{},
+		tainted:  map[string]string{},
+		intVars:  map[string]bool{},
+		dataSeen: map[string]bool{},
+		written:  map[string]bool{},
+		seen:     map[syntax.Node]bool{},
 	}
 	if workdir == "" {
 		w.workdir = ""
 	}
 	sc := newScope(w.workdir)
-	w.script(sc, src, "")
-	w.finish(sc)
+	if err := w.run(sc, src); err != nil {
+		u := analysis.Unit{Kind: analysis.KindShell, Text: truncate(src, 200), Effects: analysis.Effects(analysis.Unknown)}
+		u.AddFinding(analysis.FindingUnparsable, err.Error())
+		return []analysis.Unit{u}, nil
+	}
 	if len(w.units) == 0 {
 		return nil, ErrEmpty
 	}
 	return w.units, nil
+}
+
+// run walks the command line. A panic in the analysis (a bug, or a parser
+// surprise) becomes an error, so that the command is reviewed, not allowed,
+// and the gateway stays up.
+func (w *walker) run(sc *scope, src string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal analysis error: %v", r)
+		}
+	}()
+	w.script(sc, src, "")
+	w.finish(sc)
+	return nil
 }
 
 func (a *Analyzer) check(src string) error {

@@ -24,7 +24,9 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 		}
 		return true
 	case "eval":
-		w.evalCode(sc.nested("eval", 0, 0), "eval", rest, "eval")
+		c := sc.inline("eval")
+		w.evalCode(c, "eval", rest, "eval")
+		sc.settle(c, true)
 		return true
 	case "source", ".":
 		w.source(sc, args)
@@ -86,9 +88,10 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 	case "trap":
 		ops := operandsOf(rest)
 		if len(ops) >= 2 && ops[0].s != "-" && ops[0].s != "" {
-			w.evalCode(sc.nested("trap", 0, 0), "trap", ops[:1], "trap")
+			// A trap runs later, at any point: what it assigns is unknown.
+			w.branch(sc, func(b *scope) { w.evalCode(b.inline("trap"), "trap", ops[:1], "trap") })
 		} else if len(ops) == 1 && !isSignal(ops[0].s) {
-			w.evalCode(sc.nested("trap", 0, 0), "trap", ops[:1], "trap")
+			w.branch(sc, func(b *scope) { w.evalCode(b.inline("trap"), "trap", ops[:1], "trap") })
 		}
 		return true
 	case "alias":
@@ -125,7 +128,7 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 				delete(w.funcs, a.s)
 			case a.dynamic:
 			default:
-				sc.set(a.s, variable{known: true})
+				w.assignVar(sc, a.s, variable{unset: true, known: true})
 			}
 		}
 		return true

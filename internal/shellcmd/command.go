@@ -14,6 +14,9 @@ import (
 // substitutions in them) and then the command itself.
 func (w *walker) call(sc *scope, ce *syntax.CallExpr) {
 	w.seen[ce] = true
+	if w.full {
+		return
+	}
 	if len(ce.Args) == 0 {
 		for _, as := range ce.Assigns {
 			w.assign(sc, as, true)
@@ -57,6 +60,98 @@ func (w *walker) assignValue(sc *scope, as *syntax.Assign) arg {
 	return w.literal(sc, as.Value)
 }
 
+// assignVar sets a variable, unless the analysis cannot follow it.
+func (w *walker) assignVar(sc *scope, name string, v variable) {
+	if _, ok := w.tainted[name]; ok {
+		v = variable{}
+	}
+	if w.intVars[name] && v.known && !v.isList {
+		w.dataCode(sc, name, v.str, "declare -i evaluates what is assigned to "+name+" as arithmetic")
+		v = variable{}
+	}
+	sc.set(name, v)
+}
+
+// dataCode is called where bash evaluates a variable's value again as code
+// (arithmetic, ${x@P}, subscripts): a value holding a command substitution
+// runs it. It analyzes those commands and marks the evaluation opaque.
+func (w *walker) dataCode(sc *scope, name, value, why string) {
+	if !strings.Contains(value, "$(") && !strings.Contains(value, "`") && !strings.Contains(value, "${") &&
+		!strings.Contains(value, "<(") && !strings.Contains(value, ">(") {
+		return
+	}
+	key := name + "\x00" + value
+	if w.dataSeen[key] {
+		return
+	}
+	w.dataSeen[key] = true
+	u := w.opaque(sc, name+"="+value, analysis.FindingDynamicCode, why+": its value "+truncate(value, 80)+" holds a command")
+	u.Program = name
+	// Parse the value as a word to find the commands it would run.
+	p := w.a.parsers.Get().(*syntax.Parser)
+	word, err := p.Document(strings.NewReader(value))
+	w.a.parsers.Put(p)
+	if err != nil {
+		return
+	}
+	w.srcs = append(w.srcs, value)
+	syntax.Walk(word, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.CmdSubst:
+			w.substitution(sc, n, n.Stmts)
+			return false
+		case *syntax.ProcSubst:
+			w.substitution(sc, n, n.Stmts)
+			return false
+		}
+		return true
+	})
+	w.srcs = w.srcs[:len(w.srcs)-1]
+}
+
+// evalVarsIn checks the variables a word makes bash evaluate again as code:
+// names in arithmetic, subscripts and ${x@P}.
+func (w *walker) evalVarsIn(sc *scope, node syntax.Node) {
+	check := func(name, why string) {
+		if v, ok := sc.lookup(name); ok && v.known && !v.isList {
+			w.dataCode(sc, name, v.str, why)
+		}
+	}
+	syntax.Walk(node, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.ArithmExp, *syntax.ArithmCmd, *syntax.LetClause:
+			syntax.Walk(n, func(m syntax.Node) bool {
+				switch m := m.(type) {
+				case *syntax.Lit:
+					if isName(m.Value) {
+						check(m.Value, "arithmetic evaluates "+m.Value)
+					}
+				case *syntax.ParamExp:
+					if m.Param != nil {
+						check(m.Param.Value, "arithmetic evaluates $"+m.Param.Value)
+					}
+				}
+				return true
+			})
+			return false
+		case *syntax.ParamExp:
+			if n.Param == nil {
+				return true
+			}
+			if n.Index != nil {
+				w.evalVarsIn(sc, n.Index)
+			}
+			if n.Excl {
+				check(n.Param.Value, "${!"+n.Param.Value+"} looks up the variable its value names")
+			}
+			if n.Exp != nil && n.Exp.Op == syntax.OtherParamOps && n.Exp.Word != nil && n.Exp.Word.Lit() == "P" {
+				check(n.Param.Value, "${"+n.Param.Value+"@P} expands its value as a prompt")
+			}
+		}
+		return true
+	})
+}
+
 // assign performs a shell variable assignment in sc.
 func (w *walker) assign(sc *scope, as *syntax.Assign, exported bool) {
 	if as.Name == nil {
@@ -72,7 +167,21 @@ func (w *walker) assign(sc *scope, as *syntax.Assign, exported bool) {
 	}
 	if as.Index != nil {
 		w.arithm(sc, as.Index)
-		sc.set(name, variable{})
+		if as.Value != nil && (name == "BASH_CMDS" || name == "BASH_ALIASES") {
+			// BASH_CMDS[ls]=/bin/rm makes "ls" run /bin/rm.
+			key := strings.Trim(printArith(as.Index), `"'`)
+			val := w.literal(sc, as.Value)
+			if val.dynamic || !isName(strings.ReplaceAll(key, "-", "_")) {
+				w.opaque(sc, name+"["+key+"]="+val.display(), analysis.FindingDynamicCommand, name+" rebinds command names")
+			} else if name == "BASH_CMDS" {
+				w.hashed[key] = val
+			} else {
+				w.aliases[key] = val.s
+				w.aliasDefs = append(w.aliasDefs, key)
+			}
+			return
+		}
+		w.assignVar(sc, name, variable{})
 		return
 	}
 	if as.Array != nil {
@@ -93,10 +202,15 @@ func (w *walker) assign(sc *scope, as *syntax.Assign, exported bool) {
 			}
 			v.list = append(v.list, it.s)
 		}
+		for _, e := range as.Array.Elems {
+			if e.Index != nil {
+				v.known = false // [1]=x [0]=y: indices, or an associative array
+			}
+		}
 		if as.Append {
 			v.known = false
 		}
-		sc.set(name, v)
+		w.assignVar(sc, name, v)
 		return
 	}
 	val := w.literal(sc, as.Value)
@@ -106,12 +220,46 @@ func (w *walker) assign(sc *scope, as *syntax.Assign, exported bool) {
 		v.str = old.str + val.s
 		v.known = ok && old.known && v.known
 	}
-	sc.set(name, v)
+	w.assignVar(sc, name, v)
 	w.envEffects(sc, name, arg{s: v.str, raw: val.raw, dynamic: !v.known, src: val.src, decoded: val.decoded}, nil)
 }
 
 // decl handles declare, local, export, readonly and typeset.
 func (w *walker) decl(sc *scope, d *syntax.DeclClause) {
+	// Attributes that change what later assignments mean: -n (a name
+	// reference), -l/-u/-c (case), -i (arithmetic). The analysis does not
+	// follow them: those variables become unknown.
+	var flags string
+	if d.Variant.Value == "nameref" {
+		flags = "n"
+	}
+	for _, as := range d.Args {
+		if as.Naked && as.Name == nil && as.Value != nil {
+			if f := as.Value.Lit(); strings.HasPrefix(f, "-") {
+				flags += f[1:]
+			}
+		}
+	}
+	if strings.ContainsAny(flags, "nluci") {
+		for _, as := range d.Args {
+			if as.Name == nil {
+				continue
+			}
+			if strings.ContainsAny(flags, "nluc") {
+				w.tainted[as.Name.Value] = "declare -" + flags
+				if strings.Contains(flags, "n") && as.Value != nil {
+					// The target of a reference changes through it.
+					if t := w.literal(sc, as.Value); !t.dynamic {
+						w.tainted[t.s] = "the target of declare -n " + as.Name.Value
+						sc.set(t.s, variable{})
+					}
+				}
+			}
+			if strings.Contains(flags, "i") {
+				w.intVars[as.Name.Value] = true
+			}
+		}
+	}
 	for _, as := range d.Args {
 		if as.Naked && as.Name == nil && as.Value != nil {
 			a := w.literal(sc, as.Value)
@@ -128,8 +276,21 @@ func (w *walker) decl(sc *scope, d *syntax.DeclClause) {
 			}
 			continue
 		}
+		if as.Naked && as.Name == nil {
+			continue
+		}
 		w.assign(sc, as, d.Variant.Value == "export")
 	}
+}
+
+func printArith(x syntax.ArithmExpr) string {
+	var sb strings.Builder
+	p := printers.Get().(*syntax.Printer)
+	defer printers.Put(p)
+	if err := p.Print(&sb, x); err != nil {
+		return "?"
+	}
+	return sb.String()
 }
 
 // commandEnvVars are variables whose value is a command line that programs
@@ -247,7 +408,7 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 	}
 	if !strings.Contains(prog, "/") {
 		if fd, ok := w.funcs[prog]; ok {
-			w.callFunction(sc, prog, fd, args)
+			w.withPrefix(sc, env, func() { w.callFunction(sc, prog, fd, args) })
 			return
 		}
 		if text, ok := w.aliases[prog]; ok {
@@ -258,7 +419,9 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 			w.aliases[prog] = text
 			return
 		}
-		if w.builtin(sc, args, env) {
+		handled := false
+		w.withPrefix(sc, env, func() { handled = w.builtin(sc, args, env) })
+		if handled {
 			return
 		}
 	}
@@ -281,6 +444,23 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 		return
 	}
 	w.classify(sc, u, p, args, env)
+}
+
+// withPrefix runs f with prefix assignments (c=x f, c=x eval ...) visible
+// to code that runs in this shell; afterwards those variables are unknown,
+// since bash keeps them after special builtins in POSIX mode.
+func (w *walker) withPrefix(sc *scope, env map[string]arg, f func()) {
+	if len(env) == 0 {
+		f()
+		return
+	}
+	for k, v := range env {
+		w.assignVar(sc, k, variable{str: v.s, known: !v.dynamic})
+	}
+	f()
+	for k := range env {
+		sc.set(k, variable{})
+	}
 }
 
 // programPath handles a command named by path: ./build.sh runs a file from
@@ -326,7 +506,8 @@ func (w *walker) callFunction(sc *scope, name string, fd *syntax.FuncDecl, args 
 		return
 	}
 	w.calling[name] = true
-	c := sc.nested(name+"()", 0, 0)
+	// A function runs in the caller's shell: its assignments and cd stay.
+	c := sc.inline(name + "()")
 	c.pos, c.posKnown, c.posDynamic = nil, true, false
 	for _, a := range args[1:] {
 		c.pos = append(c.pos, a.s)
@@ -335,6 +516,7 @@ func (w *walker) callFunction(sc *scope, name string, fd *syntax.FuncDecl, args 
 		}
 	}
 	w.stmt(c, fd.Body)
+	sc.settle(c, false)
 	w.calling[name] = false
 }
 

@@ -94,6 +94,13 @@ func (w *walker) classifyPath(sc *scope, a arg) (string, analysis.PathClass) {
 		return shown, analysis.UnknownPath
 	}
 	c := w.classifyClean(p)
+	if sc.cwdAlt != "" && !strings.HasPrefix(a.s, "/") && !strings.HasPrefix(a.s, "~") {
+		// cd may have failed, leaving the shell where it was: judge the
+		// path from there too.
+		if alt, ok := resolvePath(&scope{cwd: sc.cwdAlt, cwdKnown: true}, a); ok {
+			c = max(c, w.classifyClean(alt))
+		}
+	}
 	if t, ok := w.links[p]; ok {
 		// A link made earlier in this command line: judge where it points.
 		c = max(c, w.classifyClean(t))

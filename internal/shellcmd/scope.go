@@ -16,6 +16,7 @@ type scope struct {
 	vars       map[string]variable
 	cwd        string
 	cwdKnown   bool
+	cwdAlt     string // where the shell still is if the last cd failed; "" if none
 	pos        []string
 	posKnown   bool
 	posDynamic bool
@@ -78,6 +79,24 @@ func (sc *scope) nested(via string, effects analysis.EffectSet, scopes analysis.
 	return c
 }
 
+// inline returns a scope for code that runs in this same shell (eval, a
+// function, a trap): it shares the variables, so assignments made there
+// are seen here.
+func (sc *scope) inline(via string) *scope {
+	c := *sc
+	c.via = append(sc.via[:len(sc.via):len(sc.via)], via)
+	c.depth++
+	return &c
+}
+
+// settle takes back from an inline scope what it changed in the shell.
+func (sc *scope) settle(c *scope, positional bool) {
+	sc.cwd, sc.cwdKnown, sc.cwdAlt = c.cwd, c.cwdKnown, c.cwdAlt
+	if positional {
+		sc.pos, sc.posKnown, sc.posDynamic = c.pos, c.posKnown, c.posDynamic
+	}
+}
+
 // chdir applies cd.
 func (sc *scope) chdir(a arg, ok bool) {
 	if !ok {
@@ -87,6 +106,9 @@ func (sc *scope) chdir(a arg, ok bool) {
 	if a.dynamic || a.s == "-" || a.s == "" {
 		sc.cwdKnown = false
 		return
+	}
+	if sc.cwdKnown {
+		sc.cwdAlt = sc.cwd
 	}
 	d := a.s
 	switch {

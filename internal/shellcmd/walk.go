@@ -1,6 +1,8 @@
 package shellcmd
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -15,18 +17,21 @@ type walker struct {
 	workdir string
 	units   []analysis.Unit
 
-	funcs   map[string]*syntax.FuncDecl
-	called  map[string]bool
-	calling map[string]bool
-	aliases map[string]string
-	hashed  map[string]arg       // hash -p: name → program
-	netFDs  map[string]string    // file descriptors opened on /dev/tcp: fd → host
-	links   map[string]string    // symbolic links made earlier: link → target
-	written map[string]bool      // paths written earlier in this command line
-	seen    map[syntax.Node]bool // substitutions and commands already analyzed
-	full    bool                 // MaxUnits reached
-	files   []parsedFile         // every parsed script, for the final sweep
-	srcs    []string             // the source of the script being walked, innermost last
+	funcs    map[string]*syntax.FuncDecl
+	called   map[string]bool
+	calling  map[string]bool
+	aliases  map[string]string
+	hashed   map[string]arg       // hash -p: name → program
+	netFDs   map[string]string    // file descriptors opened on /dev/tcp: fd → host
+	links    map[string]string    // symbolic links made earlier: link → target
+	tainted  map[string]string    // variables the analysis cannot follow (namerefs, attributes): name → why
+	intVars  map[string]bool      // declare -i: values are evaluated as arithmetic
+	dataSeen map[string]bool      // variables already checked for code in their data
+	written  map[string]bool      // paths written earlier in this command line
+	seen     map[syntax.Node]bool // substitutions and commands already analyzed
+	full     bool                 // MaxUnits reached
+	files    []parsedFile         // every parsed script, for the final sweep
+	srcs     []string             // the source of the script being walked, innermost last
 
 	aliasDefs []string // aliases in definition order
 }
@@ -188,9 +193,16 @@ func (w *walker) stmt(sc *scope, s *syntax.Stmt) {
 			w.branch(sc, func(b *scope) { w.stmts(b, item.Stmts) })
 		}
 	case *syntax.FuncDecl:
-		w.funcs[c.Name.Value] = c
+		if c.Name != nil {
+			w.funcs[c.Name.Value] = c
+		}
 		for _, n := range c.Names {
 			w.funcs[n.Value] = c
+		}
+		if c.Name == nil && len(c.Names) == 0 && c.Body != nil {
+			// "() cmd": a declaration with no name; bash rejects it, but judge
+			// the body rather than skip it.
+			w.stmt(sc.child(), c.Body)
 		}
 	case *syntax.DeclClause:
 		w.decl(sc, c)
@@ -226,6 +238,7 @@ func (w *walker) arithm(sc *scope, x syntax.ArithmExpr) {
 	if x == nil {
 		return
 	}
+	w.evalVarsIn(sc, &syntax.ArithmExp{X: x})
 	syntax.Walk(x, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.CmdSubst:
@@ -256,6 +269,32 @@ func (w *walker) arithm(sc *scope, x syntax.ArithmExpr) {
 }
 
 func (w *walker) testExpr(sc *scope, x syntax.TestExpr) {
+	// [[ a -eq b ]] evaluates both sides as arithmetic.
+	syntax.Walk(x, func(n syntax.Node) bool {
+		bt, ok := n.(*syntax.BinaryTest)
+		if !ok {
+			return true
+		}
+		switch bt.Op {
+		case syntax.TsEql, syntax.TsNeq, syntax.TsLeq, syntax.TsGeq, syntax.TsLss, syntax.TsGtr:
+			for _, side := range []syntax.TestExpr{bt.X, bt.Y} {
+				word, ok := side.(*syntax.Word)
+				if !ok {
+					continue
+				}
+				name := word.Lit()
+				if name == "" && len(word.Parts) == 1 {
+					if pe, ok := word.Parts[0].(*syntax.ParamExp); ok && pe.Param != nil {
+						name = pe.Param.Value
+					}
+				}
+				if v, ok := sc.lookup(name); ok && v.known && !v.isList {
+					w.dataCode(sc, name, v.str, "[[ "+bt.Op.String()+" ]] evaluates "+name+" as arithmetic")
+				}
+			}
+		}
+		return true
+	})
 	syntax.Walk(x, func(n syntax.Node) bool {
 		if word, ok := n.(*syntax.Word); ok {
 			w.literal(sc, word)
@@ -334,8 +373,7 @@ func (w *walker) pipeline(sc *scope, c *syntax.BinaryCmd) {
 	w.reverseShell(start, mid)
 }
 
-// listers print path names; filters pass a subset of their input on.
-var listers = map[string]bool{"find": true, "fd": true, "fdfind": true, "ls": true, "grep": true, "rg": true, "ag": true, "ack": true, "git": true}
+// lineFilters pass a subset of their input lines on.
 var lineFilters = map[string]bool{"sort": true, "uniq": true, "head": true, "tail": true, "grep": true, "rg": true, "tac": true, "shuf": true}
 
 // onlyListsWorkspace reports whether the units since start only list path
@@ -491,7 +529,8 @@ func unescapeBackquotes(s string) string {
 // were defined but never called, and any substitution or command the walk
 // missed; then it relates units to each other (data flows).
 func (w *walker) finish(sc *scope) {
-	for name, fd := range w.funcs {
+	for _, name := range slices.Sorted(maps.Keys(w.funcs)) {
+		fd := w.funcs[name]
 		if !w.called[name] && !w.full {
 			w.called[name] = true
 			c := sc.child()
@@ -506,6 +545,9 @@ func (w *walker) finish(sc *scope) {
 		}
 	}
 	for _, pf := range w.files {
+		if w.full {
+			break // past the bound the answer is review anyway
+		}
 		w.srcs = append(w.srcs[:0], pf.src)
 		syntax.Walk(pf.f, func(n syntax.Node) bool {
 			switch n := n.(type) {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gatehouse/gatehouse/internal/analysis"
 
@@ -53,12 +54,21 @@ func args2strings(as []arg) []string {
 	return out
 }
 
+// printer prints words back as shell text; it is reused because building
+// one allocates buffers.
+var printers = sync.Pool{New: func() any { return syntax.NewPrinter() }}
+
 func printWord(w *syntax.Word) string {
 	if w == nil {
 		return ""
 	}
+	if v, ok := plainLit(w); ok {
+		return v
+	}
+	p := printers.Get().(*syntax.Printer)
+	defer printers.Put(p)
 	var sb strings.Builder
-	if err := syntax.NewPrinter().Print(&sb, w); err != nil {
+	if err := p.Print(&sb, w); err != nil {
 		return "?"
 	}
 	return sb.String()
@@ -69,16 +79,23 @@ type variable struct {
 	str    string
 	list   []string // indexed arrays
 	isList bool
+	unset  bool // known to be unset
 	known  bool // value known statically
 	glob   bool // the value is a glob pattern standing for the files it matches (for f in src/*.go)
 }
 
 // environ adapts a scope to expand.Environ. Unknown variables expand to the
 // dyn marker so that their presence survives expansion.
-type environ struct{ sc *scope }
+type environ struct {
+	sc *scope
+	w  *walker
+}
 
 func (e environ) Get(name string) expand.Variable {
 	if v, ok := e.sc.lookup(name); ok {
+		if v.unset {
+			return expand.Variable{}
+		}
 		if !v.known {
 			return expand.Variable{Set: true, Kind: expand.String, Str: dyn}
 		}
@@ -92,6 +109,10 @@ func (e environ) Get(name string) expand.Variable {
 		return expand.Variable{Set: true, Kind: expand.String, Str: " \t\n"}
 	case name == "HOME":
 		return expand.Variable{Set: true, Kind: expand.String, Str: "~"}
+	case name == "HOME +" && e.sc.cwdKnown:
+		return expand.Variable{Set: true, Kind: expand.String, Str: e.sc.cwd} // ~+ is $PWD
+	case name == "HOME -" || name == "HOME +":
+		return expand.Variable{Set: true, Kind: expand.String, Str: dyn} // ~- is $OLDPWD
 	case strings.HasPrefix(name, "HOME "):
 		user := strings.TrimPrefix(name, "HOME ")
 		if user == "root" {
@@ -126,6 +147,23 @@ func (e environ) Get(name string) expand.Variable {
 
 func (e environ) Each(func(name string, vr expand.Variable) bool) {}
 
+// Set records assignments made during expansion: ${x:=word}, $((x=5)).
+func (e environ) Set(name string, vr expand.Variable) error {
+	if !vr.IsSet() {
+		e.sc.set(name, variable{unset: true, known: true})
+		return nil
+	}
+	if vr.Kind == expand.KeepValue {
+		return nil
+	}
+	v := variable{str: vr.Str, known: !strings.Contains(vr.Str, dyn)}
+	if vr.Kind == expand.Indexed || vr.Kind == expand.Associative {
+		v = variable{}
+	}
+	e.w.assignVar(e.sc, name, v)
+	return nil
+}
+
 func itoa(n int) string {
 	if n == 0 {
 		return "0"
@@ -145,7 +183,7 @@ func itoa(n int) string {
 // the dyn marker.
 func (w *walker) expandConfig(sc *scope) *expand.Config {
 	return &expand.Config{
-		Env: environ{sc},
+		Env: environ{sc, w},
 		CmdSubst: func(out io.Writer, cs *syntax.CmdSubst) error {
 			if isPwd(cs) && sc.cwdKnown {
 				w.seen[cs] = true
@@ -227,7 +265,7 @@ func (w *walker) wordInfo(sc *scope, word *syntax.Word) (dynamic, glob bool) {
 
 func (w *walker) paramKnown(sc *scope, name string) bool {
 	if v, ok := sc.lookup(name); ok {
-		return v.known
+		return v.known || v.unset
 	}
 	switch name {
 	case "IFS", "HOME", "TMPDIR":
@@ -300,6 +338,15 @@ const maxBraceFields = 10000
 
 // braceFields estimates how many words brace expansion makes of a word.
 func braceFields(word *syntax.Word) float64 {
+	hasBrace := false
+	for _, p := range word.Parts {
+		if l, ok := p.(*syntax.Lit); ok && strings.IndexByte(l.Value, '{') >= 0 {
+			hasBrace = true
+		}
+	}
+	if !hasBrace {
+		return 1
+	}
 	cp := *word
 	if !syntax.SplitBraces(&cp) {
 		return 1
@@ -363,11 +410,31 @@ func (w *walker) srcSince(start int) (analysis.EffectSet, bool) {
 	return src, decoded
 }
 
+// plainLit returns the value of a word that is a bare literal with nothing
+// to expand, the common case, so that it skips the expander.
+func plainLit(word *syntax.Word) (string, bool) {
+	if len(word.Parts) != 1 {
+		return "", false
+	}
+	lit, ok := word.Parts[0].(*syntax.Lit)
+	if !ok || strings.ContainsAny(lit.Value, "\\*?[{~$`'\"=") {
+		return "", false
+	}
+	return lit.Value, true
+}
+
 // fields expands words as a command's arguments.
 func (w *walker) fields(sc *scope, words []*syntax.Word) []arg {
 	out := make([]arg, 0, len(words))
-	cfg := w.expandConfig(sc)
+	var cfg *expand.Config
 	for _, word := range words {
+		if v, ok := plainLit(word); ok {
+			out = append(out, arg{s: v, raw: v})
+			continue
+		}
+		if cfg == nil {
+			cfg = w.expandConfig(sc)
+		}
 		dynamic, glob := w.wordInfo(sc, word)
 		raw := printWord(word)
 		if n := braceFields(word); n > maxBraceFields {
@@ -379,6 +446,7 @@ func (w *walker) fields(sc *scope, words []*syntax.Word) []arg {
 		}
 		secretVar := usesSecretVar(word)
 		start := len(w.units)
+		w.evalVarsIn(sc, word)
 		fs, err := expand.Fields(cfg, word)
 		src, decoded := w.srcSince(start)
 		listed := len(w.units) > start && onlySubstitution(word) && w.onlyListsWorkspace(start)
@@ -402,6 +470,7 @@ func (w *walker) literal(sc *scope, word *syntax.Word) arg {
 	dynamic, glob := w.wordInfo(sc, word)
 	raw := printWord(word)
 	start := len(w.units)
+	w.evalVarsIn(sc, word)
 	s, err := expand.Literal(w.expandConfig(sc), word)
 	src, decoded := w.srcSince(start)
 	if err != nil {
@@ -413,7 +482,7 @@ func (w *walker) literal(sc *scope, word *syntax.Word) arg {
 // literalQuiet expands a word that has no substitutions, without analyzing
 // anything.
 func (w *walker) literalQuiet(sc *scope, word *syntax.Word) string {
-	s, err := expand.Literal(&expand.Config{Env: environ{sc}}, word)
+	s, err := expand.Literal(&expand.Config{Env: environ{sc, w}}, word)
 	if err != nil {
 		return dyn
 	}

@@ -434,10 +434,13 @@ func (w *stmtWalker) functionOptions(opts []*pg.Node) {
 				w.u.AddFinding(analysis.FindingRoleChange, "SECURITY DEFINER runs with the owner's privileges")
 			}
 		case "language":
-			if s := de.Arg.GetString_(); s != nil && strings.HasSuffix(strings.ToLower(s.Sval), "u") &&
-				s.Sval != "plpgsql" && s.Sval != "sql" {
+			lang := ""
+			if s := de.Arg.GetString_(); s != nil {
+				lang = strings.ToLower(s.Sval)
+			}
+			if lang == "c" || lang == "internal" || strings.HasSuffix(lang, "u") && lang != "plpgsql" && lang != "sql" {
 				w.effects(analysis.Privilege, analysis.RemoteCode)
-				w.u.AddFinding(analysis.FindingServerProgram, "an untrusted language ("+s.Sval+") can run anything on the server")
+				w.u.AddFinding(analysis.FindingServerProgram, "language "+lang+" runs native or untrusted code in the server")
 			}
 		}
 	}
@@ -465,6 +468,15 @@ func (w *stmtWalker) copy(c *pg.CopyStmt) {
 	}
 }
 
+// falsy lists PostgreSQL's spellings of false for boolean settings.
+func falsy(s string) bool {
+	switch strings.ToLower(s) {
+	case "off", "false", "f", "no", "n", "0", "of", "fa", "fal", "fals":
+		return true
+	}
+	return false
+}
+
 func (w *stmtWalker) variableSet(v *pg.VariableSetStmt) {
 	w.set("set", ClassRead)
 	name := strings.ToLower(v.Name)
@@ -478,7 +490,7 @@ func (w *stmtWalker) variableSet(v *pg.VariableSetStmt) {
 		// SET [SESSION CHARACTERISTICS AS] TRANSACTION READ WRITE
 		for _, a := range v.Args {
 			if de := a.GetDefElem(); de != nil && de.Defname == "transaction_read_only" {
-				if c := de.Arg.GetAConst(); c != nil && constText(de.Arg) == "0" || constText(de.Arg) == "false" {
+				if falsy(constText(de.Arg)) {
 					w.set("set", ClassPrivilege)
 					w.u.AddFinding(analysis.FindingRoleChange, "turns read-only mode off")
 				}
@@ -504,7 +516,7 @@ func (w *stmtWalker) variableSet(v *pg.VariableSetStmt) {
 		}
 		w.u.AddFinding(analysis.FindingRoleChange, "SET "+strings.ToUpper(name)+" switches to the privileges of "+val)
 	case "default_transaction_read_only", "transaction_read_only":
-		if val == "off" || val == "false" || val == "0" || val == "no" {
+		if falsy(val) {
 			w.set("set", ClassPrivilege)
 			w.u.AddFinding(analysis.FindingRoleChange, "turns read-only mode off")
 		}
@@ -512,7 +524,7 @@ func (w *stmtWalker) variableSet(v *pg.VariableSetStmt) {
 		w.set("set", ClassPrivilege)
 		w.u.AddFinding(analysis.FindingRoleChange, "session_replication_role disables triggers and foreign-key checks")
 	case "row_security":
-		if val == "off" || val == "false" {
+		if falsy(val) {
 			w.set("set", ClassPrivilege)
 			w.u.AddFinding(analysis.FindingRoleChange, "turns row-level security off")
 		}
@@ -523,8 +535,13 @@ func (w *stmtWalker) explain(e *pg.ExplainStmt) {
 	analyze := false
 	for _, o := range e.Options {
 		if de := o.GetDefElem(); de != nil && de.Defname == "analyze" {
-			if b := de.Arg.GetBoolean(); b == nil || b.Boolval {
+			switch {
+			case de.Arg == nil:
 				analyze = true
+			case de.Arg.GetBoolean() != nil:
+				analyze = de.Arg.GetBoolean().Boolval
+			default:
+				analyze = !falsy(constText(de.Arg))
 			}
 		}
 	}

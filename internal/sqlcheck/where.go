@@ -160,7 +160,7 @@ func exprTruth(e *pg.A_Expr) truthValue {
 			return unknownTruth
 		}
 		if isConst(l) && isConst(r) && !constIsNull(l) && !constIsNull(r) {
-			return compareConsts(constText(l), constText(r), op)
+			return compareConsts(constText(l), constText(r), op, isNumber(l) && isNumber(r))
 		}
 	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE:
 		if isConst(e.Rexpr) && strings.Trim(constText(e.Rexpr), "%") == "" && constText(e.Rexpr) != "" {
@@ -203,12 +203,25 @@ func secondOf(n *pg.Node) *pg.Node {
 	return nil
 }
 
-func compareConsts(a, b, op string) truthValue {
+// isNumber reports a numeric literal; '10' is text and compares as text.
+func isNumber(n *pg.Node) bool {
+	c := n.GetAConst()
+	if c == nil {
+		return false
+	}
+	switch c.Val.(type) {
+	case *pg.A_Const_Ival, *pg.A_Const_Fval:
+		return true
+	}
+	return false
+}
+
+func compareConsts(a, b, op string, numeric bool) truthValue {
 	cmp := 0
 	af, aerr := strconv.ParseFloat(a, 64)
 	bf, berr := strconv.ParseFloat(b, 64)
 	switch {
-	case aerr == nil && berr == nil:
+	case numeric && aerr == nil && berr == nil:
 		switch {
 		case af < bf:
 			cmp = -1

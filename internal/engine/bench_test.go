@@ -1,0 +1,80 @@
+package engine_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/engine"
+)
+
+// typical is a mix of the commands agents send most.
+var typical = []string{
+	"git status",
+	"ls -la src",
+	"grep -rn 'func main' --include=*.go .",
+	"go test ./...",
+	"cat README.md | head -50",
+	"npm run build",
+	"git diff --stat HEAD~1",
+	"find . -name '*.ts' | xargs wc -l",
+	"rm -rf build/",
+	"kubectl get pods -n staging",
+}
+
+func BenchmarkDecideShell(b *testing.B) {
+	e := newEngine(b, nil)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := e.Decide(engine.Request{Kind: "shell", Command: typical[i%len(typical)]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+var typicalSQL = []string{
+	"SELECT id, email FROM users WHERE id = 42",
+	"UPDATE orders SET status = 'shipped' WHERE id = 7",
+	"DELETE FROM sessions WHERE expires_at < now()",
+	"SELECT o.id, sum(l.amount) FROM orders o JOIN lines l ON l.order_id = o.id GROUP BY o.id",
+	"INSERT INTO events (kind, at) VALUES ('login', now())",
+}
+
+func BenchmarkDecideSQL(b *testing.B) {
+	e := newEngine(b, nil)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := e.Decide(engine.Request{Kind: "sql", Command: typicalSQL[i%len(typicalSQL)]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecideMegabyte(b *testing.B) {
+	e := newEngine(b, nil)
+	cmd := "echo " + strings.Repeat("a", engine.MaxCommandBytes-len("echo "))
+	for b.Loop() {
+		if _, err := e.Decide(engine.Request{Command: cmd}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecideMegabyteOfCommands(b *testing.B) {
+	e := newEngine(b, nil)
+	cmd := strings.Repeat("ls -la; ", engine.MaxCommandBytes/8-1)
+	for b.Loop() {
+		if _, err := e.Decide(engine.Request{Command: cmd}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecide10000Chained(b *testing.B) {
+	e := newEngine(b, nil)
+	cmd := strings.Repeat("git status && ", 9999) + "rm -rf build"
+	for b.Loop() {
+		if _, err := e.Decide(engine.Request{Command: cmd}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
