@@ -78,3 +78,27 @@ func BenchmarkDecide10000Chained(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecideEach reports each typical command on its own, so the
+// median can be read off.
+func BenchmarkDecideEach(b *testing.B) {
+	e := newEngine(b, nil)
+	for _, c := range typical {
+		b.Run(c, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := e.Decide(engine.Request{Kind: "shell", Command: c}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	for _, c := range typicalSQL {
+		b.Run(c, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := e.Decide(engine.Request{Kind: "sql", Command: c}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -208,3 +208,43 @@ func TestExplained(t *testing.T) {
 		t.Errorf("touched = %v", d.Impact.Touched)
 	}
 }
+
+// TestPolicyKnowledge: a policy teaches the analysis its own programs.
+func TestPolicyKnowledge(t *testing.T) {
+	p, err := policy.Parse([]byte(`
+version: 1
+rules:
+  - {id: reads, match: {only_effects: [read, network]}, decision: allow}
+  - {id: destroy, match: {effects: [destructive]}, decision: deny}
+knowledge:
+  programs:
+    deployctl:
+      effects: [remote-mutation]
+      value_options: --env
+      context_options: --env
+      subcommands:
+        status: {effects: [read, network]}
+        rollback: {effects: [remote-mutation, destructive]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, p)
+	for cmd, want := range map[string]policy.Decision{
+		"deployctl status":                 policy.Allow,
+		"deployctl --env prod status":      policy.Allow,
+		"deployctl rollback":               policy.Deny,
+		"sudo deployctl rollback":          policy.Deny,
+		"deployctl frobnicate":             policy.Review,
+		"bash -c 'deployctl rollback'":     policy.Deny,
+		"deployctl --env production apply": policy.Review,
+	} {
+		if d := decide(t, e, engine.Request{Command: cmd}); d.Decision != want {
+			t.Errorf("%q: %s by %s, want %s", cmd, d.Decision, d.Rule, want)
+		}
+	}
+	d := decide(t, e, engine.Request{Command: "deployctl --env production status"})
+	if !strings.Contains(strings.Join(d.Commands[0].Scopes.Strings(), ","), "production") {
+		t.Errorf("--env production should mark the production scope: %v", d.Commands[0].Scopes)
+	}
+}
