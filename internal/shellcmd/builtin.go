@@ -286,33 +286,7 @@ func (w *walker) source(sc *scope, args []arg) {
 		w.stdinCode(sc, u, args, true)
 		return
 	}
-	if f.dynamic {
-		u.Effects = u.Effects.With(analysis.Unknown)
-		u.AddFinding(analysis.FindingDynamicCode, "sources a file or stream only known at run time")
-		if f.src.Has(analysis.Network) {
-			u.Effects = u.Effects.With(analysis.RemoteCode)
-		}
-		if f.decoded {
-			u.AddFinding(analysis.FindingObfuscated, "the code is decoded at run time")
-		}
-		w.add(u)
-		return
-	}
-	shown, class := w.classifyPath(sc, f)
-	u.AddPath(analysis.Path{Value: shown, Class: class, Access: analysis.AccessExec})
-	if p, ok := resolvePath(sc, f); ok && w.written[p] {
-		u.AddFinding(analysis.FindingDynamicCode, "sources "+shown+", which this command line wrote")
-	}
-	switch class {
-	case analysis.Secret:
-		u.Effects = u.Effects.With(analysis.SecretRead)
-	case analysis.Workspace:
-		u.Effects = u.Effects.With(analysis.WorkspaceExec)
-		u.AddFinding(analysis.FindingTrusted, "runs the workspace script "+shown+" in this shell")
-	default:
-		u.Effects = u.Effects.With(analysis.Unknown)
-		u.AddFinding(analysis.FindingScript, "runs "+shown+" in this shell; its content is not analyzed")
-	}
+	w.interpretedScript(sc, u, f)
 	// Whatever the file defines is unknown from here on.
 	for n := range sc.vars {
 		sc.vars[n] = variable{}

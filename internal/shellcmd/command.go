@@ -95,17 +95,7 @@ func (w *walker) dataCode(sc *scope, name, value, why string) {
 		return
 	}
 	w.srcs = append(w.srcs, value)
-	syntax.Walk(word, func(n syntax.Node) bool {
-		switch n := n.(type) {
-		case *syntax.CmdSubst:
-			w.substitution(sc, n, n.Stmts)
-			return false
-		case *syntax.ProcSubst:
-			w.substitution(sc, n, n.Stmts)
-			return false
-		}
-		return true
-	})
+	syntax.Walk(word, func(n syntax.Node) bool { return !w.substitutionNode(sc, n) })
 	w.srcs = w.srcs[:len(w.srcs)-1]
 }
 

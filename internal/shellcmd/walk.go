@@ -240,13 +240,10 @@ func (w *walker) arithm(sc *scope, x syntax.ArithmExpr) {
 	}
 	w.evalVarsIn(sc, &syntax.ArithmExp{X: x})
 	syntax.Walk(x, func(n syntax.Node) bool {
+		if w.substitutionNode(sc, n) {
+			return false
+		}
 		switch n := n.(type) {
-		case *syntax.CmdSubst:
-			w.substitution(sc, n, n.Stmts)
-			return false
-		case *syntax.ProcSubst:
-			w.substitution(sc, n, n.Stmts)
-			return false
 		case *syntax.BinaryArithm:
 			if n.Op >= syntax.Assgn && n.Op <= syntax.ShrAssgn {
 				if w, ok := n.X.(*syntax.Word); ok {
@@ -523,6 +520,20 @@ func unescapeBackquotes(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// substitutionNode analyzes n if it is a command or process substitution,
+// and reports whether it was.
+func (w *walker) substitutionNode(sc *scope, n syntax.Node) bool {
+	switch n := n.(type) {
+	case *syntax.CmdSubst:
+		w.substitution(sc, n, n.Stmts)
+		return true
+	case *syntax.ProcSubst:
+		w.substitution(sc, n, n.Stmts)
+		return true
+	}
+	return false
 }
 
 // finish analyzes what the walk could not reach in order: functions that
