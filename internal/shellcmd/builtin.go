@@ -132,6 +132,12 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 			}
 		}
 		return true
+	case "compgen", "complete":
+		u := w.newUnit(sc, args)
+		u.Program = name
+		u.Effects = u.Effects.With(analysis.Read)
+		w.add(u)
+		return true
 	case "read", "mapfile", "readarray", "getopts", "printf":
 		if name == "printf" {
 			isV := false
@@ -183,8 +189,16 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 		}
 		return true
 	case "shopt", "wait", "true", "false", ":", "return", "exit", "break", "continue", "local", "umask",
-		"ulimit", "times", "jobs", "disown", "suspend", "logout", "caller", "complete", "compgen", "compopt",
-		"bind", "dirs", "help", "let":
+		"ulimit", "times", "jobs", "disown", "suspend", "logout", "caller", "compopt", "dirs", "help", "let":
+		return true
+	case "bind":
+		for i, a := range rest {
+			if a.s == "-x" && i+1 < len(rest) {
+				// bind -x 'KEY: cmd' runs cmd on a key press.
+				_, cmd, _ := strings.Cut(rest[i+1].s, ":")
+				w.evalCode(sc.nested("bind -x", 0, 0), "bind -x", []arg{withValue(rest[i+1], strings.Trim(strings.TrimSpace(cmd), `"'`))}, "bind -x")
+			}
+		}
 		return true
 	case "enable":
 		for _, a := range rest {

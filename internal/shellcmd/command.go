@@ -131,6 +131,14 @@ func (w *walker) evalVarsIn(sc *scope, node syntax.Node) {
 			if n.Index != nil {
 				w.evalVarsIn(sc, n.Index)
 			}
+			if n.Slice != nil {
+				// ${s:x:y} evaluates x and y as arithmetic.
+				for _, x := range []syntax.ArithmExpr{n.Slice.Offset, n.Slice.Length} {
+					if x != nil {
+						w.evalVarsIn(sc, &syntax.ArithmExp{X: x})
+					}
+				}
+			}
 			if n.Excl {
 				check(n.Param.Value, "${!"+n.Param.Value+"} looks up the variable its value names")
 			}
@@ -157,6 +165,9 @@ func (w *walker) assign(sc *scope, as *syntax.Assign, exported bool) {
 	}
 	if as.Index != nil {
 		w.arithm(sc, as.Index)
+		if idx := printArith(as.Index); strings.ContainsAny(idx, "$`") {
+			w.dataCode(sc, name, idx, "the subscript of "+name+" is evaluated as arithmetic")
+		}
 		if as.Value != nil && (name == "BASH_CMDS" || name == "BASH_ALIASES") {
 			// BASH_CMDS[ls]=/bin/rm makes "ls" run /bin/rm.
 			key := strings.Trim(printArith(as.Index), `"'`)
@@ -240,6 +251,7 @@ func (w *walker) decl(sc *scope, d *syntax.DeclClause) {
 				if strings.Contains(flags, "n") && as.Value != nil {
 					// The target of a reference changes through it.
 					if t := w.literal(sc, as.Value); !t.dynamic {
+						w.dataCode(sc, as.Name.Value, t.s, "the name reference "+as.Name.Value+" evaluates its target")
 						w.tainted[t.s] = "the target of declare -n " + as.Name.Value
 						sc.set(t.s, variable{})
 					}
@@ -247,12 +259,25 @@ func (w *walker) decl(sc *scope, d *syntax.DeclClause) {
 			}
 			if strings.Contains(flags, "i") {
 				w.intVars[as.Name.Value] = true
+				if as.Value != nil {
+					// declare -i n=x evaluates x, and the value of a variable x.
+					if v := w.literal(sc, as.Value); !v.dynamic {
+						w.dataCode(sc, as.Name.Value, v.s, "declare -i evaluates "+as.Name.Value+" as arithmetic")
+						if ref, ok := sc.lookup(v.s); ok && ref.known && isName(v.s) {
+							w.dataCode(sc, v.s, ref.str, "declare -i evaluates "+v.s+" as arithmetic")
+						}
+					}
+				}
 			}
 		}
 	}
 	for _, as := range d.Args {
 		if as.Naked && as.Name == nil && as.Value != nil {
 			a := w.literal(sc, as.Value)
+			if !a.dynamic && !strings.HasPrefix(a.s, "-") {
+				// declare 'arr=($(cmd))': bash parses the argument again.
+				w.dataCode(sc, d.Variant.Value, a.s, d.Variant.Value+" parses "+truncate(a.s, 40)+" again as an assignment")
+			}
 			if a.dynamic {
 				// "export $(cat .env)" sets names only known at run time.
 				u := w.newUnit(sc, []arg{{s: d.Variant.Value}, a})
@@ -391,6 +416,7 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 		args = append([]arg{h}, args[1:]...)
 		name = h
 	}
+	w.evaluatedArgs(sc, args)
 	prog := name.s
 	base := prog
 	if strings.Contains(prog, "/") {
@@ -434,6 +460,39 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 		return
 	}
 	w.classify(sc, u, p, args, env)
+}
+
+// nameArgBuiltins take variable names, whose subscripts bash evaluates as
+// arithmetic: read 'a[$(cmd)]' runs cmd.
+var nameArgBuiltins = map[string]bool{"let": true, "read": true, "mapfile": true, "readarray": true, "unset": true,
+	"wait": true, "getopts": true, "declare": true, "typeset": true, "local": true, "readonly": true, "export": true}
+
+// evaluatedArgs finds arguments that bash evaluates again as code.
+func (w *walker) evaluatedArgs(sc *scope, args []arg) {
+	name := args[0].s
+	for i, a := range args[1:] {
+		if a.dynamic {
+			continue
+		}
+		prev := ""
+		if i > 0 {
+			prev = args[i].s
+		}
+		switch {
+		case (name == "mapfile" || name == "readarray") && prev == "-C",
+			(name == "compgen" || name == "complete") && prev == "-C":
+			c := sc.nested(name+" "+prev, 0, 0)
+			w.evalCode(c, name+" "+prev, []arg{a}, name+" runs a callback")
+		case (name == "compgen" || name == "complete") && prev == "-F":
+			if fd, ok := w.funcs[a.s]; ok {
+				w.callFunction(sc, a.s, fd, []arg{a})
+			}
+		case nameArgBuiltins[name]:
+			w.dataCode(sc, name, a.s, name+" evaluates "+truncate(a.s, 40))
+		case (name == "printf" || name == "test" || name == "[" || name == "[[") && (prev == "-v" || prev == "-R"):
+			w.dataCode(sc, name, a.s, name+" "+prev+" evaluates the subscript of "+truncate(a.s, 40))
+		}
+	}
 }
 
 // withPrefix runs f with prefix assignments (c=x f, c=x eval ...) visible

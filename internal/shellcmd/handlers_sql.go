@@ -1,6 +1,7 @@
 package shellcmd
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/analysis"
@@ -68,22 +69,36 @@ func handleSQLClient(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *par
 			}
 		}
 	}
-	w.finishUnit(sc, u, args)
-	for _, t := range texts {
-		if cl.NoSQL {
-			continue
+	// Meta-commands (\o file, .load lib, backticks) change the client's own
+	// unit, so they are judged before it is recorded; the SQL statements
+	// follow it as units of their own.
+	var sqlTexts []string
+	if !cl.NoSQL {
+		for _, t := range texts {
+			if s, ok := w.clientMeta(sc, u, t, cl.Meta); ok {
+				sqlTexts = append(sqlTexts, s)
+			}
 		}
-		w.sql(sc, u, t, cl.Meta)
+	}
+	w.finishUnit(sc, u, args)
+	for _, s := range sqlTexts {
+		w.sqlUnits(sc, u, s)
 	}
 	return true
 }
 
 // sql analyzes SQL text given to a database client.
 func (w *walker) sql(sc *scope, u *analysis.Unit, a arg, meta byte) {
+	if text, ok := w.clientMeta(sc, u, a, meta); ok {
+		w.sqlUnits(sc, u, text)
+	}
+}
+
+// clientMeta judges a client's meta-commands and returns the SQL left.
+func (w *walker) clientMeta(sc *scope, u *analysis.Unit, a arg, meta byte) (string, bool) {
 	if a.dynamic {
-		x := w.opaque(sc, a.display(), analysis.FindingDynamicCode, "the SQL is only known at run time")
-		x.Kind = analysis.KindSQL
-		return
+		u.AddFinding(analysis.FindingDynamicCode, "the SQL is only known at run time")
+		return "", false
 	}
 	text := a.s
 	if meta != 0 {
@@ -92,10 +107,12 @@ func (w *walker) sql(sc *scope, u *analysis.Unit, a arg, meta byte) {
 		for _, m := range metas {
 			w.metaCommand(sc, u, m, meta)
 		}
-		if strings.TrimSpace(text) == "" {
-			return
-		}
 	}
+	return text, strings.TrimSpace(text) != ""
+}
+
+// sqlUnits records the statements of SQL text as units of their own.
+func (w *walker) sqlUnits(sc *scope, u *analysis.Unit, text string) {
 	via := append(append([]string(nil), sc.via...), u.Program)
 	for _, su := range sqlcheck.Analyze(text) {
 		su.Via = via
@@ -173,6 +190,28 @@ func splitMeta(s string, meta byte) (sql string, metas []string) {
 	return b.String(), metas
 }
 
+var (
+	copyProgram = regexp.MustCompile(`(?is)\b(?:to|from)\s+program\s+(.+)$`)
+	copyFile    = regexp.MustCompile(`(?is)\b(to|from)\s+('[^']*'|"[^"]*"|\S+)`)
+)
+
+// backtickParts returns the texts between backquotes.
+func backtickParts(s string) []string {
+	var out []string
+	for {
+		i := strings.IndexByte(s, '`')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(s[i+1:], '`')
+		if j < 0 {
+			return append(out, s[i+1:])
+		}
+		out = append(out, s[i+1:i+1+j])
+		s = s[i+2+j:]
+	}
+}
+
 func isTag(s string) bool {
 	for _, r := range s {
 		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
@@ -186,7 +225,16 @@ func isTag(s string) bool {
 func (w *walker) metaCommand(sc *scope, u *analysis.Unit, m string, meta byte) {
 	name, rest, _ := strings.Cut(strings.TrimPrefix(m, string(meta)), " ")
 	rest = strings.TrimSpace(rest)
+	if meta == '\\' && strings.Contains(rest, "`") {
+		// psql runs `text` in a meta-command's arguments as a shell command.
+		for _, part := range backtickParts(rest) {
+			w.evalCode(sc.nested(u.Program+" `...`", 0, 0), "psql backquotes", []arg{{s: part, raw: part}}, "psql backquotes")
+		}
+		u.AddFinding(analysis.FindingDynamicCode, "psql runs the backquoted text in "+truncate(m, 60)+" as a shell command")
+	}
+	unq := strings.Trim(rest, `'"`)
 	target := func(access OperandMode) {
+		rest := unq
 		if strings.HasPrefix(rest, "|") {
 			w.evalCode(sc.nested(u.Program+" "+string(meta)+name, 0, 0), string(meta)+name, []arg{{s: strings.TrimPrefix(rest, "|")}}, string(meta)+name)
 			return
@@ -198,7 +246,7 @@ func (w *walker) metaCommand(sc *scope, u *analysis.Unit, m string, meta byte) {
 	switch name {
 	case "!", "shell", "system":
 		w.evalCode(sc.nested(u.Program+" "+string(meta)+name, 0, 0), string(meta)+name, []arg{{s: rest, raw: rest}}, string(meta)+name)
-	case "o", "out", "w", "write", "output", "once", "save", "backup", "s", "g", "gx", "excel":
+	case "o", "out", "w", "write", "output", "once", "save", "backup", "s", "g", "gx", "excel", "log", "trace", "dump":
 		if rest != "" {
 			target(OperandWrite)
 		}
@@ -212,18 +260,34 @@ func (w *walker) metaCommand(sc *scope, u *analysis.Unit, m string, meta byte) {
 	case "gexec":
 		u.AddFinding(analysis.FindingDynamicCode, `\gexec runs the query's results as SQL`)
 	case "copy":
-		lower := strings.ToLower(rest)
-		if strings.Contains(lower, " program ") {
+		if m := copyProgram.FindStringSubmatch(rest); m != nil {
+			cmd := strings.Trim(m[1], `'"`)
+			w.evalCode(sc.nested(u.Program+` \copy program`, 0, 0), `\copy program`, []arg{{s: cmd, raw: cmd}}, `\copy program`)
 			u.AddFinding(analysis.FindingDynamicCode, `\copy ... program runs a local command`)
 			return
 		}
-		if strings.Contains(lower, " from ") {
+		dir, file := "", ""
+		if m := copyFile.FindStringSubmatch(rest); m != nil {
+			dir, file = strings.ToLower(m[1]), strings.Trim(m[2], `'"`)
+		}
+		switch {
+		case dir == "from":
 			u.Effects = u.Effects.With(analysis.RemoteMutation)
-		} else {
-			u.Effects = u.Effects.With(analysis.LocalWrite)
+			if file != "" && file != "stdin" && file != "pstdin" {
+				w.operand(sc, u, OperandRead, arg{s: file, raw: file})
+			}
+		case file != "" && file != "stdout" && file != "pstdout":
+			w.operand(sc, u, OperandWrite, arg{s: file, raw: file})
 		}
 	case "lo_import", "import":
-		target(OperandRead)
+		if f := strings.Fields(rest); len(f) > 0 && strings.HasPrefix(strings.Trim(f[0], `'"`), "|") {
+			cmd := strings.TrimPrefix(strings.Trim(f[0], `'"`), "|")
+			w.evalCode(sc.nested(u.Program+" ."+name, 0, 0), "."+name, []arg{{s: cmd, raw: cmd}}, "."+name)
+			return
+		}
+		if f := strings.Fields(unq); len(f) > 0 {
+			w.operand(sc, u, OperandRead, arg{s: strings.Trim(f[0], `'"`), raw: f[0]})
+		}
 		u.Effects = u.Effects.With(analysis.RemoteMutation)
 	case "lo_export", "restore":
 		target(OperandWrite)

@@ -211,6 +211,10 @@ func (w *walker) stmt(sc *scope, s *syntax.Stmt) {
 	case *syntax.LetClause:
 		for _, x := range c.Exprs {
 			w.arithm(sc, x)
+			if text := printArith(x); strings.ContainsAny(text, "$`") {
+				// let 'a[$(cmd)]=1': the quoted text is evaluated again.
+				w.dataCode(sc, "let", strings.Trim(text, `'"`), "let evaluates "+truncate(text, 40))
+			}
 		}
 	case *syntax.TestClause:
 		w.testExpr(sc, c.X)
