@@ -314,6 +314,7 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 			}
 		}
 	}
+	w.secretArgs(sc, u, args[1:])
 	if u.Effects.Has(analysis.WorkspaceExec) && p.Handler == "" {
 		// Builds and tests are trusted because they run the workspace's own
 		// code; run elsewhere (a fresh clone in /tmp) they run anyone's.
@@ -371,7 +372,7 @@ func (w *walker) verbs(u *analysis.Unit, final *Program, ps *parsed) {
 func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
 	switch mode {
 	case OperandNone, "":
-	case OperandRead, OperandWrite, OperandDelete, OperandExec, OperandUpload:
+	case OperandRead, OperandList, OperandWrite, OperandDelete, OperandExec, OperandUpload:
 		if !a.dynamic && (a.s == "-" || a.s == "") {
 			return
 		}
@@ -410,7 +411,7 @@ func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
 			}
 		}
 		u.AddPath(analysis.Path{Value: shown, Class: class, Access: access})
-		if class == analysis.Secret && (access == analysis.AccessRead || access == analysis.AccessExec) {
+		if class == analysis.Secret && (access == analysis.AccessRead || access == analysis.AccessExec) && mode != OperandList {
 			u.Effects = u.Effects.With(analysis.SecretRead)
 		}
 		if access == analysis.AccessRead && u.Scopes.Has(analysis.Recursive) {
@@ -472,6 +473,64 @@ var (
 	socketCode = regexp.MustCompile(`(?i)(socket|tcpsocket|fsockopen|net\.connect|new net\.socket|io::socket|/dev/tcp)`)
 	shellCode  = regexp.MustCompile(`(?i)(/bin/(ba|z|da)?sh|subprocess|pty\.spawn|dup2|\bexec\s*\(|spawn\(|\bsystem\s*\(|popen|proc_open|child_process|cmd\.exe)`)
 )
+
+// secretArgs is a safety net under the knowledge base: any argument that
+// names a credential file (as an operand, an option value, @file, k=file)
+// makes the command a secret read, even where the knowledge base does not
+// say the argument is a path.
+func (w *walker) secretArgs(sc *scope, u *analysis.Unit, args []arg) {
+	seen := map[string]bool{}
+	for _, p := range u.Paths {
+		seen[p.Value] = true
+	}
+	for _, a := range args {
+		if a.dynamic {
+			continue
+		}
+		for _, cand := range pathCandidates(a.s) {
+			if seen[cand] {
+				continue
+			}
+			c := withValue(a, cand)
+			c.glob = hasGlobMeta(cand)
+			shown, class := w.classifyPath(sc, c)
+			if class == analysis.Secret {
+				seen[cand] = true
+				u.AddPath(analysis.Path{Value: shown, Class: class, Access: analysis.AccessRead})
+				u.Effects = u.Effects.With(analysis.SecretRead)
+				if senders[u.Program] {
+					u.Effects = u.Effects.With(analysis.Exfiltration)
+					u.AddFinding(analysis.FindingSecretFlow, u.Program+" sends the credential file "+shown)
+				}
+			}
+		}
+	}
+}
+
+// senders are programs that send the files named in their arguments.
+var senders = map[string]bool{"curl": true, "wget": true, "http": true, "https": true, "xh": true, "nc": true,
+	"socat": true, "telnet": true, "ftp": true, "tftp": true, "lftp": true, "aria2c": true}
+
+// pathCandidates returns the parts of an argument that may be paths:
+// the argument, what follows "=", "@" or ":" in it.
+func pathCandidates(s string) []string {
+	var out []string
+	add := func(v string) {
+		v = strings.Trim(v, `'"`)
+		if v != "" && !strings.Contains(v, "://") {
+			out = append(out, v)
+		}
+	}
+	if !strings.HasPrefix(s, "-") {
+		add(s)
+	}
+	for _, sep := range []string{"=", "@", ":", ","} {
+		if i := strings.Index(s, sep); i >= 0 {
+			add(s[i+1:])
+		}
+	}
+	return out
+}
 
 // genericPaths records operands of an unknown program that look like
 // paths, so that an unknown tool touching ~/.ssh still says so.

@@ -25,6 +25,7 @@ type OperandMode string
 const (
 	OperandNone    OperandMode = "none"    // not paths (patterns, names, numbers)
 	OperandRead    OperandMode = "read"    // paths that are read
+	OperandList    OperandMode = "list"    // paths whose names or metadata are read, not their content
 	OperandWrite   OperandMode = "write"   // paths that are written
 	OperandDelete  OperandMode = "delete"  // paths that are deleted
 	OperandExec    OperandMode = "exec"    // a script that is run
@@ -38,11 +39,11 @@ const (
 
 func parseOperandMode(s string) (OperandMode, error) {
 	switch m := OperandMode(s); m {
-	case OperandNone, OperandRead, OperandWrite, OperandDelete, OperandExec, OperandURL, OperandHost,
+	case OperandNone, OperandRead, OperandList, OperandWrite, OperandDelete, OperandExec, OperandURL, OperandHost,
 		OperandSQL, OperandCode, OperandCommand, OperandUpload:
 		return m, nil
 	}
-	return "", fmt.Errorf("unknown operand mode %q (want none, read, write, delete, exec, url, host, sql, code, command or upload)", s)
+	return "", fmt.Errorf("unknown operand mode %q (want none, read, list, write, delete, exec, url, host, sql, code, command or upload)", s)
 }
 
 // Program is what the knowledge base says about one program, or one

@@ -94,6 +94,9 @@ func (w *walker) classifyPath(sc *scope, a arg) (string, analysis.PathClass) {
 		return shown, analysis.UnknownPath
 	}
 	c := w.classifyClean(p)
+	if a.glob {
+		c = max(c, w.classifyGlob(sc, a))
+	}
 	if sc.cwdAlt != "" && !strings.HasPrefix(a.s, "/") && !strings.HasPrefix(a.s, "~") {
 		// cd may have failed, leaving the shell where it was: judge the
 		// path from there too.
@@ -125,6 +128,97 @@ func under(p, dir string) bool {
 		return true
 	}
 	return p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+// sensitiveExamples are concrete credential paths that a glob is tested
+// against: "~/.ss?/id_rsa" and "/home/*/.ssh/id_rsa" match one.
+var sensitiveExamples = []string{
+	"~/.ssh/id_rsa", "~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.aws/credentials", "~/.aws/config", "~/.netrc",
+	"~/.git-credentials", "~/.kube/config", "~/.docker/config.json", "~/.gnupg/secring.gpg", "~/.pgpass",
+	"~/.config/gcloud/credentials.db", "~/.config/gh/hosts.yml", "~/.azure/accessTokens.json", "~/.npmrc", "~/.pypirc",
+	"~/.vault-token", "~/.bash_history", "~/.zsh_history", "/etc/shadow", "/etc/gshadow", "/etc/sudoers",
+	"/root/.ssh/id_rsa", "/root/.aws/credentials", "/home/user/.ssh/id_rsa", "/home/user/.aws/credentials",
+	"/var/run/secrets/kubernetes.io/serviceaccount/token", "/run/secrets/token", "/proc/self/environ", "/proc/1/environ",
+	"/etc/ssl/private/server.key", "/etc/kubernetes/admin.conf",
+}
+
+// sensitiveNames are credential file names a relative glob is tested against.
+var sensitiveNames = []string{
+	".env", ".env.local", ".env.production", "id_rsa", "id_ed25519", "server.key", "private.pem", "key.pem",
+	"credentials", "credentials.json", "secrets.yaml", "secrets.json", "terraform.tfstate", ".npmrc", ".pypirc",
+	".pgpass", ".netrc", ".git-credentials", "service-account.json", "kubeconfig", ".vault-token", "token",
+}
+
+// classifyGlob says whether a glob may match a credential file, and where
+// it lies when ".." follows a glob segment (.gi[t]/../../x).
+func (w *walker) classifyGlob(sc *scope, a arg) analysis.PathClass {
+	v := a.s
+	if a.dynamic {
+		return analysis.UnknownPath
+	}
+	var full string
+	switch {
+	case strings.HasPrefix(v, "/"), v == "~", strings.HasPrefix(v, "~/"):
+		full = v
+	case sc.cwdKnown:
+		full = sc.cwd + "/" + v
+	default:
+		return analysis.UnknownPath
+	}
+	c := w.classifyClean(cleanPath(full))
+	pattern := cleanPath(full)
+	for _, ex := range sensitiveExamples {
+		if globMatch(pattern, ex) {
+			return analysis.Secret
+		}
+	}
+	// A name pattern with some letters of its own (.en?, *.pem, id_*): does
+	// it match a credential file's name in its directory?
+	segs := strings.Split(pattern, "/")
+	last := segs[len(segs)-1]
+	if literalLen(last) >= 2 {
+		for _, name := range sensitiveNames {
+			if globMatch(pattern, path.Dir(pattern)+"/"+name) {
+				return analysis.Secret
+			}
+		}
+	}
+	return c
+}
+
+// globMatch matches like bash: a name's leading dot must be matched by a
+// segment that starts with a dot or a bracket expression.
+func globMatch(pattern, name string) bool {
+	ps, ns := strings.Split(pattern, "/"), strings.Split(name, "/")
+	if len(ps) != len(ns) {
+		return false
+	}
+	for i := range ps {
+		if strings.HasPrefix(ns[i], ".") && !strings.HasPrefix(ps[i], ".") && !strings.HasPrefix(ps[i], "[") {
+			return false
+		}
+		if ok, err := path.Match(ps[i], ns[i]); err != nil || !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func literalLen(seg string) int {
+	n := 0
+	depth := 0
+	for i := 0; i < len(seg); i++ {
+		switch c := seg[i]; {
+		case c == '[':
+			depth++
+		case c == ']' && depth > 0:
+			depth--
+		case c == '*' || c == '?':
+		case depth == 0:
+			n++
+		}
+	}
+	return n
 }
 
 // classifyClean classifies a cleaned absolute or home-relative path.
