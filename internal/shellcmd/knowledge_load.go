@@ -124,12 +124,17 @@ func (f *KnowledgeFile) Build(path string) (*Knowledge, error) {
 	for _, d := range f.Decoders {
 		k.decoders[d] = true
 	}
+	owner := map[string]string{}
 	for _, key := range slices.Sorted(maps.Keys(f.Programs)) {
 		names := strings.Fields(key)
 		if d := f.Programs[key]; d != nil {
 			names = append(names, d.Also...)
 		}
 		for _, name := range names {
+			if prev, dup := owner[name]; dup {
+				return nil, yamlstrict.Errorf(joinPath(path, "programs."+key), "%q is also described under programs.%s; describe each program once", name, prev)
+			}
+			owner[name] = key
 			p, err := buildProgram(name, f.Programs[key], nil, joinPath(path, "programs."+key))
 			if err != nil {
 				return nil, err
@@ -240,6 +245,15 @@ func buildProgram(name string, d *ProgramDTO, parent *Program, path string) (*Pr
 	if p.Options == nil {
 		p.Options = map[string]*OptionRule{}
 	}
+	optOwner := map[string]string{}
+	for _, key := range slices.Sorted(maps.Keys(d.Options)) {
+		for _, n := range strings.Fields(key) {
+			if prev, dup := optOwner[n]; dup {
+				return nil, yamlstrict.Errorf(path+".options."+key, "option %s is also described under options.%s", n, prev)
+			}
+			optOwner[n] = key
+		}
+	}
 	for key, od := range d.Options {
 		op := path + ".options." + key
 		r := &OptionRule{}
@@ -326,12 +340,17 @@ func buildProgram(name string, d *ProgramDTO, parent *Program, path string) (*Pr
 	}
 	if len(d.Subcommands) > 0 {
 		p.Subcommands = map[string]*Program{}
+		owner := map[string]string{}
 		for _, key := range slices.Sorted(maps.Keys(d.Subcommands)) {
 			names := strings.Fields(key)
 			if sd := d.Subcommands[key]; sd != nil {
 				names = append(names, sd.Also...)
 			}
 			for _, n := range names {
+				if prev, dup := owner[n]; dup {
+					return nil, yamlstrict.Errorf(path+".subcommands."+key, "%q is also described under subcommands.%s; describe each subcommand once", n, prev)
+				}
+				owner[n] = key
 				sp, err := buildProgram(n, d.Subcommands[key], p, path+".subcommands."+key)
 				if err != nil {
 					return nil, err
