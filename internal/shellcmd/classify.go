@@ -240,7 +240,7 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 		}
 		u.AddFinding(f, detail)
 	}
-	if len(final.Verbs) > 0 {
+	if len(final.Verbs) > 0 && (len(ps.operands) > 0 || len(ps.words) > 0) {
 		w.verbs(u, final, ps)
 	}
 
@@ -259,7 +259,11 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 	}
 	sc = osc
 	operandMode, skip := final.Operands, final.SkipOperands
+	var setEffects *analysis.EffectSet
 	for _, o := range ps.opts {
+		if o.rule != nil && o.rule.Set != nil {
+			setEffects = o.rule.Set
+		}
 		if o.rule != nil {
 			u.Effects |= o.rule.Effects
 			u.Scopes |= o.rule.Scopes
@@ -314,7 +318,15 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 			}
 		}
 	}
+	if setEffects != nil {
+		// A dry run (git clean -n, kubectl --dry-run, ansible --check) only
+		// reports what it would do.
+		u.Effects = sc.effects | *setEffects | (u.Effects & analysis.Effects(analysis.Opaque, analysis.Unknown, analysis.SecretRead))
+	}
 	w.secretArgs(sc, u, args[1:])
+	if u.Effects.Has(analysis.WorkspaceExec) && (w.wroteCode() || w.wroteOperand(sc, ps.operands)) {
+		u.AddFinding(analysis.FindingDynamicCode, "runs workspace code after this command line changed code or build files")
+	}
 	if u.Effects.Has(analysis.WorkspaceExec) && p.Handler == "" {
 		// Builds and tests are trusted because they run the workspace's own
 		// code; run elsewhere (a fresh clone in /tmp) they run anyone's.
@@ -372,8 +384,11 @@ func (w *walker) verbs(u *analysis.Unit, final *Program, ps *parsed) {
 func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
 	switch mode {
 	case OperandNone, "":
-	case OperandRead, OperandList, OperandWrite, OperandDelete, OperandExec, OperandUpload:
+	case OperandRead, OperandList, OperandMeta, OperandWrite, OperandDelete, OperandExec, OperandUpload:
 		if !a.dynamic && (a.s == "-" || a.s == "") {
+			if mode == OperandExec && a.s == "-" {
+				u.AddFinding(analysis.FindingStdinToShell, u.Program+" reads code from standard input")
+			}
 			return
 		}
 		if h, ok := networkPath(a.s); ok && !a.dynamic {
@@ -388,7 +403,17 @@ func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
 			}
 		}
 		access := analysis.AccessRead
+		if (mode == OperandWrite || mode == OperandDelete || mode == OperandMeta) && class == analysis.Secret {
+			// Writing a .env or a key file in the workspace is ordinary
+			// work; reading one is what exposes it.
+			if p, ok := resolvePath(sc, a); ok && under(p, w.workdir) {
+				class = analysis.Workspace
+			}
+		}
 		switch mode {
+		case OperandMeta:
+			access = analysis.AccessWrite
+			u.Effects = u.Effects.With(analysis.LocalWrite)
 		case OperandWrite:
 			access = analysis.AccessWrite
 			u.Effects = u.Effects.With(analysis.LocalWrite)
@@ -402,6 +427,9 @@ func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
 			access = analysis.AccessDelete
 		case OperandExec:
 			access = analysis.AccessExec
+			if !a.dynamic && a.s == "-" {
+				u.AddFinding(analysis.FindingStdinToShell, u.Program+" reads code from standard input")
+			}
 			if p, ok := resolvePath(sc, a); ok && w.written[p] {
 				u.AddFinding(analysis.FindingDynamicCode, "runs "+shown+", which this command line wrote")
 			}
@@ -524,8 +552,9 @@ func pathCandidates(s string) []string {
 	if !strings.HasPrefix(s, "-") {
 		add(s)
 	}
-	for _, sep := range []string{"=", "@", ":", ","} {
-		if i := strings.Index(s, sep); i >= 0 {
+	for i := 0; i < len(s) && len(out) < 16; i++ {
+		switch s[i] {
+		case '=', '@', ':', ',':
 			add(s[i+1:])
 		}
 	}
@@ -589,7 +618,8 @@ func (w *walker) finishUnit(sc *scope, u *analysis.Unit, args []arg) {
 			}
 		}
 		for _, a := range args[1:] {
-			if a.dynamic && a.src.Any(analysis.Effects(analysis.Read, analysis.SecretRead)) && !u.Effects.Has(analysis.Exfiltration) {
+			local := a.src.Has(analysis.SecretRead) || (a.src.Has(analysis.Read) && !a.src.Has(analysis.Network))
+			if a.dynamic && local && !a.listed && !u.Effects.Has(analysis.Exfiltration) {
 				u.AddFinding(analysis.FindingDataInURL, "an argument of a network command is built from local data at run time")
 				u.Effects = u.Effects.With(analysis.Exfiltration)
 				break

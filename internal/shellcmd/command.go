@@ -327,9 +327,37 @@ var codeEnvVars = map[string]bool{
 	"DYLD_LIBRARY_PATH": true, "BASH_ENV": true, "ENV": true, "PYTHONSTARTUP": true, "PERL5OPT": true,
 	"PERL5DB": true, "RUBYOPT": true, "JAVA_TOOL_OPTIONS": true, "_JAVA_OPTIONS": true, "JDK_JAVA_OPTIONS": true,
 	"GIT_EXEC_PATH": true, "GIT_TEMPLATE_DIR": true, "GIT_CONFIG_PARAMETERS": true, "GIT_CONFIG_GLOBAL": true,
-	"GIT_CONFIG_SYSTEM": true, "PS0": true, "PS4": true, "BASH_FUNC": true, "SHELLOPTS": true, "BASHOPTS": true,
-	"NODE_OPTIONS": true, "PYTHONINSPECT": true, "LUA_INIT": true, "IFS": false,
+	"GIT_CONFIG_SYSTEM": true, "GIT_CONFIG": true, "PS0": true, "PS4": true, "SHELLOPTS": true, "BASHOPTS": true,
+	"NODE_OPTIONS": true, "PYTHONINSPECT": true, "LUA_INIT": true, "PYTHONHOME": true,
+	"RUSTC": true, "RUSTC_WRAPPER": true, "RUSTC_WORKSPACE_WRAPPER": true, "RUSTDOC": true, "GOROOT": true,
+	"GOENV": true, "CGO_CFLAGS": true, "CGO_CXXFLAGS": true, "CGO_LDFLAGS": true, "CGO_CPPFLAGS": true,
+	"MAKEFILES": true, "MAKEFLAGS": true, "MFLAGS": true, "GNUMAKEFLAGS": true, "MAKESHELL": true,
+	"GCONV_PATH": true, "LESSKEY": true, "LESSKEY_SRC": true, "LESSKEYIN": true,
+	// Configuration files and homes: the files they point at can run code.
+	"HOME": true, "XDG_CONFIG_HOME": true, "CURL_HOME": true, "WGETRC": true, "AWS_CONFIG_FILE": true,
+	"PIP_CONFIG_FILE": true, "NPM_CONFIG_USERCONFIG": true, "NPM_CONFIG_GLOBALCONFIG": true, "GEMRC": true,
+	"IRBRC": true, "INPUTRC": true, "DOCKER_CONFIG": true, "CARGO_HOME": true, "BUNDLE_GEMFILE": true,
+	"PYTHONUSERBASE": true, "GNUPGHOME": true,
+	// Package sources: where dependencies are fetched from.
+	"PIP_INDEX_URL": true, "PIP_EXTRA_INDEX_URL": true, "PIP_FIND_LINKS": true, "PIP_TRUSTED_HOST": true,
+	"UV_INDEX_URL": true, "UV_EXTRA_INDEX_URL": true, "UV_DEFAULT_INDEX": true, "UV_INDEX": true,
+	"YARN_NPM_REGISTRY_SERVER": true, "YARN_REGISTRY": true, "BUN_CONFIG_REGISTRY": true, "GOPROXY": true,
+	"GONOSUMDB": true, "GONOSUMCHECK": true, "GOINSECURE": true, "GOFLAGS": true, "CARGO_REGISTRIES_CRATES_IO_PROTOCOL": true,
 }
+
+// codeEnvPrefixes are families of such variables.
+var codeEnvPrefixes = []string{"GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_", "BASH_FUNC_", "npm_config_", "NPM_CONFIG_",
+	"CARGO_TARGET_", "CARGO_BUILD_", "POETRY_REPOSITORIES_", "POETRY_SOURCE_", "UV_INDEX_"}
+
+// searchPathVars list directories code is loaded from: harmless when
+// every entry is in the workspace.
+var searchPathVars = map[string]bool{"PYTHONPATH": true, "NODE_PATH": true, "PERL5LIB": true, "PERLLIB": true,
+	"RUBYLIB": true, "CLASSPATH": true, "GEM_PATH": true, "LD_RUN_PATH": true}
+
+// traceFileVars name a file the program writes.
+var traceFileVars = map[string]bool{"GIT_TRACE": true, "GIT_TRACE2": true, "GIT_TRACE2_EVENT": true,
+	"GIT_TRACE2_PERF": true, "GIT_TRACE_PACKET": true, "GIT_TRACE_PERFORMANCE": true, "GIT_TRACE_SETUP": true,
+	"SSLKEYLOGFILE": true, "HISTFILE": true}
 
 var prodValue = regexp.MustCompile(`(?i)(^|[^a-z])(prod|production|prd|live)([^a-z]|$)`)
 
@@ -340,9 +368,6 @@ func (w *walker) envEffects(sc *scope, name string, val arg, u *analysis.Unit) {
 	case proxyVar(name):
 		x := w.opaque(sc, name+"="+val.display(), analysis.FindingProxyBypass, name+" changes how programs reach the network")
 		x.Program = name
-	case name == "GOFLAGS" && (strings.Contains(val.s, "exec") || val.dynamic):
-		x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, "GOFLAGS makes go run another program")
-		x.Program = name
 	case commandEnvVars[name]:
 		if val.s == "" {
 			return
@@ -352,8 +377,26 @@ func (w *walker) envEffects(sc *scope, name string, val arg, u *analysis.Unit) {
 			return
 		}
 		w.script(sc.nested(name+"=", 0, 0), val.s, name)
-	case codeEnvVars[name] || strings.HasPrefix(name, "GIT_CONFIG_KEY_") || strings.HasPrefix(name, "GIT_CONFIG_VALUE_") ||
-		strings.HasPrefix(name, "BASH_FUNC_"):
+	case searchPathVars[name]:
+		for _, dir := range strings.Split(val.s, ":") {
+			if dir == "" || dir == dyn || strings.HasPrefix(dir, "$") {
+				continue
+			}
+			if _, c := w.classifyPath(sc, arg{s: dir, raw: dir, dynamic: strings.Contains(dir, dyn)}); c != analysis.Workspace {
+				x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, name+" loads code from "+dir+", outside the workspace")
+				x.Program = name
+				return
+			}
+		}
+	case traceFileVars[name]:
+		if strings.ContainsAny(val.s, "/~.") && u != nil {
+			w.operand(sc, u, OperandWrite, withValue(val, val.s))
+		}
+	case name == "HOME" && (val.s == "~" || val.s == "/root" || strings.HasPrefix(val.s, "/home/")) && !val.dynamic:
+	case name == "GOFLAGS" && !val.dynamic && !strings.Contains(val.s, "exec") && !strings.Contains(val.s, "vettool") &&
+		!strings.Contains(val.s, "overlay") && !strings.Contains(val.s, "modfile"):
+	case name == "GOPROXY" && !val.dynamic && (val.s == "direct" || val.s == "off" || strings.HasPrefix(val.s, "https://proxy.golang.org")):
+	case codeEnvVars[name] || hasAnyPrefix(name, codeEnvPrefixes):
 		if name == "NODE_OPTIONS" && !strings.Contains(val.s, "-r") && !strings.Contains(val.s, "--require") &&
 			!strings.Contains(val.s, "--import") && !strings.Contains(val.s, "loader") && !val.dynamic {
 			return
@@ -361,17 +404,11 @@ func (w *walker) envEffects(sc *scope, name string, val arg, u *analysis.Unit) {
 		x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, name+" makes programs load code the analysis cannot see")
 		x.Program = name
 	case name == "PATH":
-		if !val.dynamic && (strings.HasPrefix(val.raw, "$PATH:") || strings.HasPrefix(val.raw, "${PATH}:") ||
-			strings.HasPrefix(val.raw, "\"$PATH:") || strings.HasPrefix(val.raw, "\"${PATH}:")) {
-			return
+		if bad := w.pathEntries(sc, val); bad != "" {
+			x := w.opaque(sc, "PATH="+val.display(), analysis.FindingPathOverride,
+				"PATH puts "+bad+" before the system's programs, so program names may resolve to other files")
+			x.Effects = x.Effects.With(analysis.WorkspaceExec)
 		}
-		if strings.HasPrefix(val.raw, "$PATH:") || strings.HasPrefix(val.raw, "${PATH}:") ||
-			strings.HasPrefix(val.raw, "\"$PATH:") || strings.HasPrefix(val.raw, "\"${PATH}:") {
-			return
-		}
-		x := w.opaque(sc, "PATH="+val.display(), analysis.FindingPathOverride,
-			"PATH is changed so that program names may resolve to other files")
-		x.Effects = x.Effects.With(analysis.WorkspaceExec)
 	case name == "GIT_DIR" || name == "GIT_WORK_TREE" || name == "GIT_INDEX_FILE":
 		if u != nil {
 			u.AddFinding(analysis.FindingRetarget, name+" points git at "+val.display())
@@ -495,6 +532,64 @@ func (w *walker) evaluatedArgs(sc *scope, args []arg) {
 	}
 }
 
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// pathEntries returns the first PATH entry that could make a program name
+// run another file: the current directory, temp, or data only known at
+// run time, placed before the system directories. System directories, tool
+// directories in the home (~/.local/bin, ~/go/bin) and the workspace's own
+// (node_modules/.bin, .venv/bin) are fine.
+func (w *walker) pathEntries(sc *scope, val arg) string {
+	entries := strings.Split(val.raw, ":")
+	if !val.dynamic {
+		entries = strings.Split(val.s, ":")
+	}
+	for _, e := range entries {
+		e = strings.Trim(e, `"'`)
+		switch e {
+		case "$PATH", "${PATH}":
+			return "" // what follows comes after the system's programs
+		case "", ".":
+			return "the current directory"
+		}
+		if strings.HasPrefix(e, "$HOME") || strings.HasPrefix(e, "${HOME}") {
+			e = "~" + strings.TrimPrefix(strings.TrimPrefix(e, "${HOME}"), "$HOME")
+		}
+		if strings.Contains(e, "$") || strings.Contains(e, dyn) {
+			return e
+		}
+		_, c := w.classifyPath(sc, arg{s: e, raw: e})
+		switch c {
+		case analysis.System, analysis.Workspace:
+			continue
+		case analysis.Home:
+			if homeToolDir(e) {
+				continue
+			}
+		}
+		return e
+	}
+	return ""
+}
+
+func homeToolDir(e string) bool {
+	for _, d := range []string{"~/.local/bin", "~/bin", "~/go/bin", "~/.cargo/bin", "~/.npm-global/bin", "~/.bun/bin",
+		"~/.deno/bin", "~/.pyenv/shims", "~/.pyenv/bin", "~/.rbenv/shims", "~/.rbenv/bin", "~/.nvm", "~/.volta/bin",
+		"~/.yarn/bin", "~/.poetry/bin", "~/.rustup", "~/.sdkman", "~/.asdf/shims", "~/.local/share/pnpm", "~/.krew/bin"} {
+		if e == d || strings.HasPrefix(e, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // withPrefix runs f with prefix assignments (c=x f, c=x eval ...) visible
 // to code that runs in this shell; afterwards those variables are unknown,
 // since bash keeps them after special builtins in POSIX mode.
@@ -527,6 +622,9 @@ func (w *walker) programPath(sc *scope, u *analysis.Unit, name arg) {
 		if _, known := w.kb.Lookup(path.Base(name.s)); !known {
 			u.Effects = u.Effects.With(analysis.WorkspaceExec)
 			u.AddFinding(analysis.FindingTrusted, "runs "+shown+" from the workspace")
+			if w.wroteCode() {
+				u.AddFinding(analysis.FindingDynamicCode, "runs workspace code after this command line changed code files")
+			}
 		}
 	default:
 		u.Effects = u.Effects.With(analysis.Unknown)

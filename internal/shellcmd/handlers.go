@@ -148,6 +148,9 @@ func (w *walker) interpretedScript(sc *scope, u *analysis.Unit, a arg) {
 	case analysis.Workspace:
 		u.Effects = u.Effects.With(analysis.WorkspaceExec)
 		u.AddFinding(analysis.FindingTrusted, u.Program+" runs the workspace script "+shown)
+		if w.wroteCode() {
+			u.AddFinding(analysis.FindingDynamicCode, "runs workspace code after this command line changed code files")
+		}
 	case analysis.Secret:
 		u.Effects = u.Effects.With(analysis.SecretRead).With(analysis.Unknown)
 	default:

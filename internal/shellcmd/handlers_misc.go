@@ -133,7 +133,7 @@ func handleChmod(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed,
 		}
 	}
 	for _, a := range ops {
-		w.operand(sc, u, OperandWrite, a)
+		w.operand(sc, u, OperandMeta, a)
 	}
 	w.finishUnit(sc, u, args)
 	return true

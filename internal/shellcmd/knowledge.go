@@ -26,6 +26,7 @@ const (
 	OperandNone    OperandMode = "none"    // not paths (patterns, names, numbers)
 	OperandRead    OperandMode = "read"    // paths that are read
 	OperandList    OperandMode = "list"    // paths whose names or metadata are read, not their content
+	OperandMeta    OperandMode = "metadata" // paths whose mode, owner or times change, not their content
 	OperandWrite   OperandMode = "write"   // paths that are written
 	OperandDelete  OperandMode = "delete"  // paths that are deleted
 	OperandExec    OperandMode = "exec"    // a script that is run
@@ -39,11 +40,11 @@ const (
 
 func parseOperandMode(s string) (OperandMode, error) {
 	switch m := OperandMode(s); m {
-	case OperandNone, OperandRead, OperandList, OperandWrite, OperandDelete, OperandExec, OperandURL, OperandHost,
+	case OperandNone, OperandRead, OperandList, OperandMeta, OperandWrite, OperandDelete, OperandExec, OperandURL, OperandHost,
 		OperandSQL, OperandCode, OperandCommand, OperandUpload:
 		return m, nil
 	}
-	return "", fmt.Errorf("unknown operand mode %q (want none, read, list, write, delete, exec, url, host, sql, code, command or upload)", s)
+	return "", fmt.Errorf("unknown operand mode %q (want none, read, list, metadata, write, delete, exec, url, host, sql, code, command or upload)", s)
 }
 
 // Program is what the knowledge base says about one program, or one
@@ -84,6 +85,7 @@ type Program struct {
 // OptionRule is what one option does.
 type OptionRule struct {
 	Effects  analysis.EffectSet
+	Set      *analysis.EffectSet // replaces the command's effects (--dry-run makes a command a read)
 	Scopes   analysis.ScopeSet
 	Value    OperandMode // the option takes a value of this kind
 	Finding  analysis.FindingKind

@@ -53,6 +53,7 @@ type ProgramDTO struct {
 // OptionDTO is the YAML form of an [OptionRule].
 type OptionDTO struct {
 	Effects  []string `yaml:"effects"`
+	Set      *[]string `yaml:"set_effects"` // pointer: unset differs from "no effects"
 	Scope    []string `yaml:"scope"`
 	Value    string   `yaml:"value"`
 	Finding  string   `yaml:"finding"`
@@ -268,6 +269,9 @@ func buildProgram(name string, d *ProgramDTO, parent *Program, path string) (*Pr
 				return nil, err
 			}
 			if r.Operands, err = operandMode(od.Operands, "", op+".operands"); err != nil {
+				return nil, err
+			}
+			if r.Set, err = optionalEffects(od.Set, op+".set_effects"); err != nil {
 				return nil, err
 			}
 			r.Finding = analysis.FindingKind(od.Finding)

@@ -187,7 +187,7 @@ func (w *walker) attachRedirs(sc *scope, rd *redirInfo, start int, simple bool) 
 			return
 		}
 	}
-	if fresh && simple && rd.trunc {
+	if fresh && simple && rd.trunc && start == len(w.units)-1 {
 		// "> file" or ": > file" with no command: the point is to empty it.
 		u.Effects = u.Effects.With(analysis.Destructive)
 		u.AddFinding(analysis.FindingIrreversible, "truncates the file to zero length")

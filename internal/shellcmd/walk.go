@@ -2,6 +2,7 @@ package shellcmd
 
 import (
 	"maps"
+	"path"
 	"slices"
 	"strings"
 
@@ -372,6 +373,42 @@ func (w *walker) pipeline(sc *scope, c *syntax.BinaryCmd) {
 	right.stdin = in
 	w.stmt(right, c.Y)
 	w.reverseShell(start, mid)
+}
+
+// codeExts are file types that builds, tests and interpreters run or load.
+var codeExts = map[string]bool{".go": true, ".py": true, ".js": true, ".mjs": true, ".cjs": true, ".ts": true,
+	".tsx": true, ".jsx": true, ".rs": true, ".c": true, ".h": true, ".cc": true, ".cpp": true, ".rb": true,
+	".java": true, ".kt": true, ".kts": true, ".scala": true, ".php": true, ".pl": true, ".pm": true, ".sh": true,
+	".bash": true, ".lua": true, ".ex": true, ".exs": true, ".erl": true, ".hs": true, ".swift": true, ".cs": true,
+	".tf": true, ".hcl": true, ".mk": true, ".gradle": true, ".cmake": true, ".toml": true, ".cfg": true, ".ini": true,
+	".json": true, ".yaml": true, ".yml": true, ".xml": true, ".properties": true, ".vue": true, ".svelte": true}
+
+// buildFiles are files, whatever their extension, that build tools read as
+// instructions.
+var buildFiles = map[string]bool{"Makefile": true, "makefile": true, "GNUmakefile": true, "Rakefile": true,
+	"Gemfile": true, "Dockerfile": true, "Justfile": true, "justfile": true, "Jenkinsfile": true, "Vagrantfile": true,
+	"Brewfile": true, "Procfile": true, ".npmrc": true, ".yarnrc": true, ".gitconfig": true, ".envrc": true,
+	"BUILD": true, "WORKSPACE": true, "Taskfile": true, ".curlrc": true, ".wgetrc": true}
+
+// wroteCode reports whether this command line has written a file that
+// code run from the workspace may load: a Makefile, package.json, a test.
+func (w *walker) wroteCode() bool {
+	for p := range w.written {
+		if buildFiles[path.Base(p)] || codeExts[path.Ext(p)] {
+			return true
+		}
+	}
+	return false
+}
+
+// wroteOperand reports an operand this command line wrote: go run main.go.
+func (w *walker) wroteOperand(sc *scope, ops []arg) bool {
+	for _, a := range ops {
+		if p, ok := resolvePath(sc, a); ok && w.written[p] {
+			return true
+		}
+	}
+	return false
 }
 
 // lineFilters pass a subset of their input lines on.
