@@ -463,6 +463,14 @@ func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
 		if a.dynamic && (mode == OperandDelete || mode == OperandWrite) {
 			u.AddFinding(analysis.FindingDynamicPath, shown+" is only known at run time")
 		}
+	case OperandSource:
+		if strings.Contains(a.s, "://") || strings.HasPrefix(a.s, "git+") || strings.HasPrefix(a.s, "git@") {
+			w.url(sc, u, withValue(a, strings.TrimPrefix(a.s, "git+")))
+			u.Effects = u.Effects.With(analysis.RemoteCode).With(analysis.Network)
+			u.AddFinding(analysis.FindingInstall, "installs from "+a.display())
+			return
+		}
+		w.operand(sc, u, OperandRead, a)
 	case OperandURL:
 		w.url(sc, u, a)
 	case OperandHost:

@@ -161,6 +161,21 @@ func (w *walker) interpretedScript(sc *scope, u *analysis.Unit, a arg) {
 
 var schemeRE = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://`)
 
+// httpServer: python -m http.server serves a directory to the network.
+func (w *walker) httpServer(sc *scope, u *analysis.Unit, rest []arg) {
+	dir := arg{s: ".", raw: "."}
+	for i, a := range rest {
+		if (a.s == "-d" || a.s == "--directory") && i+1 < len(rest) {
+			dir = rest[i+1]
+		}
+	}
+	if _, c := w.classifyPath(sc, dir); c != analysis.Workspace {
+		u.Effects = u.Effects.With(analysis.Exfiltration)
+		u.AddFinding(analysis.FindingRetarget, "serves "+dir.display()+", outside the workspace, to the network")
+	}
+	w.secretArgs(sc, u, rest)
+}
+
 // handleInterpreter: python -c, node -e, python -m, python script.py.
 func handleInterpreter(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, args []arg, env map[string]arg) bool {
 	in := p.Interpreter
@@ -187,6 +202,12 @@ func handleInterpreter(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *p
 			}
 			if es, ok := in.Modules[mod]; ok {
 				u.Effects |= *es
+				if es.Has(analysis.Opaque) {
+					u.AddFinding(analysis.FindingInlineCode, u.Program+" -m "+mod+" runs code given on the command line")
+				}
+				if mod == "http.server" {
+					w.httpServer(sc, u, ps.rest)
+				}
 			} else {
 				u.Effects = u.Effects.With(analysis.WorkspaceExec)
 				u.AddFinding(analysis.FindingTrusted, u.Program+" runs the module "+mod)

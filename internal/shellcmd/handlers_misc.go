@@ -224,7 +224,25 @@ func handleDocker(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed
 
 // handleGH: gh api defaults to GET, and to POST with fields; -X sets it.
 func handleGH(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, args []arg, env map[string]arg) bool {
+	if (u.Subcommand == "repo clone" || u.Subcommand == "repo fork") && ps.dd >= 0 {
+		// Arguments after -- go to git clone.
+		inner := []arg{{s: "git", raw: "git"}, {s: "clone", raw: "clone"}}
+		inner = append(inner, args[1+ps.dd+1:]...)
+		w.command(sc.nested("gh "+u.Subcommand+" --", 0, 0), inner, env)
+	}
 	if u.Subcommand != "api" {
+		return false
+	}
+	if len(ps.operands) > 0 && ps.operands[0].s == "graphql" {
+		mutation := false
+		for _, o := range ps.opts {
+			if o.hasVal && strings.Contains(strings.ToLower(o.val.s), "mutation") {
+				mutation = true
+			}
+		}
+		if !mutation {
+			u.Effects = analysis.Effects(analysis.Network, analysis.Read) | sc.effects
+		}
 		return false
 	}
 	if m, ok := ps.value("-X", "--method"); ok {
@@ -275,10 +293,14 @@ func handleKubectl(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parse
 			} else if o.val.s != "-" {
 				w.operand(sc, u, OperandRead, o.val)
 			}
-		case "--raw":
-			if u.Subcommand == "config view" {
+		case "--raw", "--flatten":
+			switch {
+			case u.Subcommand == "config view":
 				u.Effects = u.Effects.With(analysis.SecretRead)
 				u.AddFinding(analysis.FindingMetadata, "prints the kubeconfig's credentials")
+			case strings.Contains(strings.ToLower(o.val.s), "secret") || strings.Contains(strings.ToLower(o.val.s), "token"):
+				u.Effects = u.Effects.With(analysis.SecretRead)
+				u.AddFinding(analysis.FindingMetadata, "reads secrets through the API ("+o.val.display()+")")
 			}
 		case "--kubeconfig":
 			w.operand(sc, u, OperandRead, o.val)

@@ -217,6 +217,12 @@ func (w *walker) gitConfig(sc *scope, u *analysis.Unit, key string, val arg, ali
 		w.script(sc.nested("git -c "+key, 0, 0), val.s, "git -c "+key)
 	}
 	switch {
+	case strings.HasPrefix(key, "submodule.") && strings.HasSuffix(key, ".update") && strings.HasPrefix(val.s, "!"):
+		val.s = strings.TrimPrefix(val.s, "!")
+		runs(key)
+	case strings.HasPrefix(key, "gc.") && (val.s == "now" || val.s == "all" || val.s == "0"):
+		u.Effects = u.Effects.With(analysis.Destructive)
+		u.AddFinding(analysis.FindingIrreversible, key+"="+val.s+" makes git gc destroy history that could be recovered")
 	case strings.HasPrefix(key, "alias."):
 		name := strings.TrimPrefix(key, "alias.")
 		aliases[name] = val.s
@@ -231,9 +237,12 @@ func (w *walker) gitConfig(sc *scope, u *analysis.Unit, key string, val arg, ali
 		strings.HasSuffix(key, ".process") || key == "credential.helper" || strings.HasSuffix(key, ".helper") ||
 		key == "gpg.program" || strings.HasSuffix(key, ".program") || key == "uploadpack.packobjectshook" ||
 		strings.HasSuffix(key, ".uploadpack") || strings.HasSuffix(key, ".receivepack") || key == "web.browser" ||
-		strings.HasSuffix(key, ".cmd") || key == "interactive.difffilter" || key == "sendemail.tocmd" ||
+		strings.HasSuffix(key, ".cmd") || strings.HasSuffix(key, "command") || key == "interactive.difffilter" || key == "sendemail.tocmd" ||
 		key == "sendemail.cccmd" || key == "sendemail.smtpserver" || strings.HasSuffix(key, ".proxycommand"):
 		runs(key)
+	case key == "core.hookspath" && !val.dynamic && !strings.HasPrefix(val.s, "/") && !strings.HasPrefix(val.s, "~") &&
+		!strings.Contains(val.s, ".."):
+		// Hooks kept in the workspace are workspace code, like a Makefile.
 	case key == "core.hookspath" || strings.HasPrefix(key, "include") || key == "core.worktree" ||
 		strings.HasPrefix(key, "protocol.") || strings.HasSuffix(key, ".insteadof") || strings.HasSuffix(key, ".pushinsteadof") ||
 		key == "http.proxy" || key == "core.sshcommand" || key == "safe.directory":

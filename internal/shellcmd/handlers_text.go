@@ -9,13 +9,24 @@ import (
 
 // awkRisky matches awk program text that runs commands, writes files or
 // reads files named in the program.
-var awkRisky = regexp.MustCompile(`\bsystem\s*\(|\|\s*getline|\|&|getline\s*<|\bprint[f]?\b[^;{}\n]*(>|\|)|@load|@include|\bENVIRON\b.*\|`)
+var awkRisky = regexp.MustCompile(`\bsystem\s*\(|\|\s*getline|\|&|getline[^;{}\n]*<|\bprint[f]?\b[^;{}\n]*(>|\|)|@[a-zA-Z_]|\bENVIRON\b.*\||\bARGV\s*\[[^]]*\]\s*=[^=]|\bARGC\s*=[^=]|\bPROCINFO\b`)
 
 // handleAwk judges the awk program: plain text processing is a read; a
 // program that runs commands or writes files is opaque.
 func handleAwk(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, args []arg, env map[string]arg) bool {
 	ops := ps.operands
-	if f, ok := ps.value("-f", "--file"); ok {
+	for _, o := range ps.opts {
+		switch o.name {
+		case "-l", "--load":
+			u.AddFinding(analysis.FindingCodeConfig, "awk "+o.name+" loads the extension "+o.val.display())
+		case "-i", "--include":
+			if o.val.s != "inplace" {
+				u.AddFinding(analysis.FindingScript, "awk includes the program file "+o.val.display())
+				u.Effects = u.Effects.With(analysis.Unknown)
+			}
+		}
+	}
+	if f, ok := ps.value("-f", "--file", "-E", "--exec"); ok {
 		shown, class := w.classifyPath(sc, f)
 		u.AddPath(analysis.Path{Value: shown, Class: class, Access: analysis.AccessExec})
 		u.AddFinding(analysis.FindingScript, "awk runs the program file "+shown)

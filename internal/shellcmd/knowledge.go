@@ -36,15 +36,16 @@ const (
 	OperandCode    OperandMode = "code"    // inline program text
 	OperandCommand OperandMode = "command" // a shell command string
 	OperandUpload  OperandMode = "upload"  // local files sent over the network
+	OperandSource  OperandMode = "source"  // where code comes from: a local path, or a URL that fetches it
 )
 
 func parseOperandMode(s string) (OperandMode, error) {
 	switch m := OperandMode(s); m {
 	case OperandNone, OperandRead, OperandList, OperandMeta, OperandWrite, OperandDelete, OperandExec, OperandURL, OperandHost,
-		OperandSQL, OperandCode, OperandCommand, OperandUpload:
+		OperandSQL, OperandCode, OperandCommand, OperandUpload, OperandSource:
 		return m, nil
 	}
-	return "", fmt.Errorf("unknown operand mode %q (want none, read, list, metadata, write, delete, exec, url, host, sql, code, command or upload)", s)
+	return "", fmt.Errorf("unknown operand mode %q (want none, read, list, metadata, write, delete, exec, url, host, sql, code, command, upload or source)", s)
 }
 
 // Program is what the knowledge base says about one program, or one

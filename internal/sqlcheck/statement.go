@@ -2,6 +2,7 @@ package sqlcheck
 
 import (
 	"slices"
+	"sort"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -15,6 +16,7 @@ type stmtWalker struct {
 	st     *Statement
 	u      *analysis.Unit
 	tables []string
+	locs   []int32 // where each table is named, to list them in text order
 	ctes   map[string]bool
 	funcs  []string
 	noExec bool // the top-level query is only planned (EXPLAIN without ANALYZE)
@@ -34,6 +36,18 @@ func analyzeStmt(node *pg.Node, text string) *Statement {
 	w := &stmtWalker{st: st, u: &st.unit, ctes: map[string]bool{}}
 	w.classify(node)
 	w.walk(node.ProtoReflect(), true)
+	// Protobuf reflection visits fields in no fixed order; list the
+	// tables in the order the text names them.
+	order := make([]int, len(w.tables))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return loc(w.locs, order[a]) < loc(w.locs, order[b]) })
+	sorted := make([]string, len(order))
+	for i, j := range order {
+		sorted[i] = w.tables[j]
+	}
+	w.tables = sorted
 	for _, t := range w.tables {
 		if !w.ctes[t] && !slices.Contains(st.Tables, t) {
 			st.Tables = append(st.Tables, t)
@@ -86,10 +100,14 @@ func (w *stmtWalker) classify(node *pg.Node) {
 		}
 		if len(n.SelectStmt.LockingClause) > 0 {
 			w.u.AddFinding(analysis.FindingLock, "SELECT ... FOR UPDATE/SHARE locks the rows it reads")
+			if n.SelectStmt.WhereClause == nil || tautology(n.SelectStmt.WhereClause) {
+				w.scope(analysis.Bulk)
+			}
 		}
 	case *pg.Node_InsertStmt:
 		w.set("insert", ClassWrite)
-		if sel := n.InsertStmt.SelectStmt.GetSelectStmt(); sel != nil && len(sel.ValuesLists) == 0 && len(sel.FromClause) > 0 {
+		w.catalogWrite(n.InsertStmt.Relation)
+		if sel := n.InsertStmt.SelectStmt.GetSelectStmt(); sel != nil && len(sel.ValuesLists) == 0 {
 			w.scope(analysis.Bulk)
 			w.u.AddFinding(analysis.FindingNoWhere, "INSERT ... SELECT copies every row the query returns")
 		}
@@ -98,10 +116,12 @@ func (w *stmtWalker) classify(node *pg.Node) {
 		}
 	case *pg.Node_UpdateStmt:
 		w.set("update", ClassWrite)
+		w.catalogWrite(n.UpdateStmt.Relation)
 		w.u.AddFinding(analysis.FindingIrreversible, "UPDATE overwrites the old values")
 		w.where("UPDATE", n.UpdateStmt.WhereClause, true)
 	case *pg.Node_DeleteStmt:
 		w.set("delete", ClassWrite)
+		w.catalogWrite(n.DeleteStmt.Relation)
 		w.effects(analysis.Destructive)
 		w.u.AddFinding(analysis.FindingIrreversible, "deleted rows cannot be recovered")
 		w.where("DELETE", n.DeleteStmt.WhereClause, true)
@@ -132,6 +152,7 @@ func (w *stmtWalker) classify(node *pg.Node) {
 			if name := qualifiedName(o); name != "" && (n.DropStmt.RemoveType == pg.ObjectType_OBJECT_TABLE ||
 				n.DropStmt.RemoveType == pg.ObjectType_OBJECT_VIEW || n.DropStmt.RemoveType == pg.ObjectType_OBJECT_MATVIEW) {
 				w.tables = append(w.tables, name)
+				w.locs = append(w.locs, 0)
 			}
 		}
 	case *pg.Node_DropdbStmt:
@@ -202,6 +223,13 @@ func (w *stmtWalker) classify(node *pg.Node) {
 		w.set("show", ClassRead)
 	case *pg.Node_TransactionStmt:
 		w.set("transaction", ClassTransaction)
+		for _, o := range n.TransactionStmt.Options {
+			if de := o.GetDefElem(); de != nil && de.Defname == "transaction_read_only" && falsy(constText(de.Arg)) {
+				// BEGIN READ WRITE overrides default_transaction_read_only.
+				w.set("transaction", ClassPrivilege)
+				w.u.AddFinding(analysis.FindingRoleChange, "starts a read-write transaction, overriding read-only mode")
+			}
+		}
 	case *pg.Node_ExplainStmt:
 		w.explain(n.ExplainStmt)
 	case *pg.Node_DoStmt:
@@ -560,6 +588,12 @@ func (w *stmtWalker) walk(m protoreflect.Message, top bool) {
 	case *pg.RangeVar:
 		if name := rangeVarName(x); name != "" {
 			w.tables = append(w.tables, name)
+			w.locs = append(w.locs, x.Location)
+		}
+		switch strings.ToLower(x.Relname) {
+		case "pg_authid", "pg_shadow", "pg_user_mapping", "pg_user_mappings", "pg_largeobject", "pg_statistic":
+			w.effects(analysis.SecretRead)
+			w.u.AddFinding(analysis.FindingServerFile, x.Relname+" holds password hashes or private data")
 		}
 	case *pg.CommonTableExpr:
 		w.ctes[x.Ctename] = true
@@ -629,6 +663,19 @@ func (w *stmtWalker) walk(m protoreflect.Message, top bool) {
 	})
 }
 
+// catalogWrite flags DML on the system catalogs: UPDATE pg_authid can
+// make a role superuser.
+func (w *stmtWalker) catalogWrite(r *pg.RangeVar) {
+	if r == nil {
+		return
+	}
+	if strings.HasPrefix(strings.ToLower(r.Relname), "pg_") || strings.EqualFold(r.Schemaname, "pg_catalog") ||
+		strings.EqualFold(r.Schemaname, "information_schema") {
+		w.effects(analysis.Privilege)
+		w.u.AddFinding(analysis.FindingRoleChange, "writes the system catalog "+rangeVarName(r))
+	}
+}
+
 func (w *stmtWalker) nestedDML(verb string) {
 	if w.st.Class == ClassRead {
 		w.st.Class = ClassWrite
@@ -687,6 +734,13 @@ func constText(n *pg.Node) string {
 		return constText(tc.Arg)
 	}
 	return ""
+}
+
+func loc(locs []int32, i int) int32 {
+	if i < len(locs) {
+		return locs[i]
+	}
+	return 1 << 30 // named by DROP, without a location
 }
 
 func cmpOr(a, b string) string {

@@ -6,12 +6,46 @@ import (
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // tautology reports whether a condition holds for every row (as far as can
 // be told without the data): true, 1=1, 'a'='a', x = x, x LIKE '%', or any
 // OR with such a branch.
-func tautology(n *pg.Node) bool { return truth(n) == alwaysTrue }
+func tautology(n *pg.Node) bool { return truth(n) == alwaysTrue || !mentionsColumns(n) }
+
+// mentionsColumns reports whether a condition refers to any column. One
+// that does not (length('a') = 1, random() < 2, (SELECT true)) is the same
+// for every row: it filters nothing.
+func mentionsColumns(n *pg.Node) bool {
+	found := false
+	var walk func(m protoreflect.Message)
+	walk = func(m protoreflect.Message) {
+		if found {
+			return
+		}
+		if _, ok := m.Interface().(*pg.ColumnRef); ok {
+			found = true
+			return
+		}
+		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			if fd.Message() == nil || fd.IsMap() {
+				return true
+			}
+			if fd.IsList() {
+				l := v.List()
+				for i := range l.Len() {
+					walk(l.Get(i).Message())
+				}
+				return !found
+			}
+			walk(v.Message())
+			return !found
+		})
+	}
+	walk(n.ProtoReflect())
+	return found
+}
 
 type truthValue uint8
 
@@ -150,7 +184,7 @@ func exprTruth(e *pg.A_Expr) truthValue {
 		if l == nil || r == nil {
 			return unknownTruth
 		}
-		if sameColumn(l, r) {
+		if sameColumn(l, r) || sameTree(l, r) {
 			switch op {
 			case "=", "<=", ">=":
 				return alwaysTrue
@@ -286,6 +320,62 @@ func sameColumn(a, b *pg.Node) bool {
 		return false
 	}
 	return proto.Equal(stripLocations(ca), stripLocations(cb))
+}
+
+// sameTree reports two expressions that are the same but for where they
+// are in the text: upper(email) = upper(email).
+func sameTree(a, b *pg.Node) bool {
+	ca, cb := proto.Clone(a), proto.Clone(b)
+	clearLocations(ca.ProtoReflect())
+	clearLocations(cb.ProtoReflect())
+	return proto.Equal(ca, cb) && mentionsColumns(a) && !volatile(a)
+}
+
+func clearLocations(m protoreflect.Message) {
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Name() == "location" && fd.Kind() == protoreflect.Int32Kind:
+			m.Clear(fd)
+		case fd.Message() != nil && fd.IsList():
+			l := v.List()
+			for i := range l.Len() {
+				clearLocations(l.Get(i).Message())
+			}
+		case fd.Message() != nil && !fd.IsMap():
+			clearLocations(v.Message())
+		}
+		return true
+	})
+}
+
+// volatile reports calls such as random() whose two copies may differ.
+func volatile(n *pg.Node) bool {
+	v := false
+	var walk func(m protoreflect.Message)
+	walk = func(m protoreflect.Message) {
+		if f, ok := m.Interface().(*pg.FuncCall); ok && len(f.Funcname) > 0 {
+			switch strings.ToLower(constText(f.Funcname[len(f.Funcname)-1])) {
+			case "random", "nextval", "clock_timestamp", "gen_random_uuid", "timeofday":
+				v = true
+			}
+		}
+		m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
+			if fd.Message() == nil || fd.IsMap() {
+				return true
+			}
+			if fd.IsList() {
+				l := val.List()
+				for i := range l.Len() {
+					walk(l.Get(i).Message())
+				}
+				return true
+			}
+			walk(val.Message())
+			return true
+		})
+	}
+	walk(n.ProtoReflect())
+	return v
 }
 
 func stripLocations(c *pg.ColumnRef) *pg.ColumnRef {
