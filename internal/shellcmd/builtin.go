@@ -20,6 +20,12 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 		case len(ops) == 0:
 			sc.chdir(arg{}, false)
 		default:
+			if v, ok := sc.lookup("CDPATH"); ok && !v.unset && (v.str != "" || !v.known) && !strings.HasPrefix(ops[0].s, "/") &&
+				!strings.HasPrefix(ops[0].s, ".") {
+				// With CDPATH, "cd x" may go to any directory it lists.
+				sc.cwdKnown = false
+				return true
+			}
 			sc.chdir(ops[0], true)
 		}
 		return true

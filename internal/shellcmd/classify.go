@@ -211,6 +211,9 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 	if p.Handler == "tar" {
 		args = normalizeTar(args)
 	}
+	// What earlier commands of this line wrote; this command's own outputs
+	// come after it runs.
+	wroteBefore := w.wroteCode()
 	ps := parseArgs(p, args[1:])
 	final := ps.prog
 	u.Subcommand = strings.Join(ps.words, " ")
@@ -324,7 +327,7 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 		u.Effects = sc.effects | *setEffects | (u.Effects & analysis.Effects(analysis.Opaque, analysis.Unknown, analysis.SecretRead))
 	}
 	w.secretArgs(sc, u, args[1:])
-	if u.Effects.Has(analysis.WorkspaceExec) && (w.wroteCode() || w.wroteOperand(sc, ps.operands)) {
+	if u.Effects.Has(analysis.WorkspaceExec) && (wroteBefore || w.wroteOperandBefore(sc, ps.operands, u)) {
 		u.AddFinding(analysis.FindingDynamicCode, "runs workspace code after this command line changed code or build files")
 	}
 	if u.Effects.Has(analysis.WorkspaceExec) && p.Handler == "" {
@@ -547,6 +550,9 @@ func (w *walker) secretArgs(sc *scope, u *analysis.Unit, args []arg) {
 var senders = map[string]bool{"curl": true, "wget": true, "http": true, "https": true, "xh": true, "nc": true,
 	"socat": true, "telnet": true, "ftp": true, "tftp": true, "lftp": true, "aria2c": true}
 
+// stdinSenders send their standard input over the connection they open.
+var stdinSenders = map[string]bool{"nc": true, "socat": true, "telnet": true, "openssl": true}
+
 // pathCandidates returns the parts of an argument that may be paths:
 // the argument, what follows "=", "@" or ":" in it.
 func pathCandidates(s string) []string {
@@ -612,6 +618,12 @@ func (w *walker) finishUnit(sc *scope, u *analysis.Unit, args []arg) {
 			}
 			break
 		}
+	}
+	if network && stdinSenders[u.Program] && sc.stdin != nil && (sc.stdin.kind == stdinFile || sc.stdin.kind == stdinPipe) &&
+		!u.HasFinding(analysis.FindingReverseShell) {
+		// nc host port < file sends the file.
+		u.Effects = u.Effects.With(analysis.Exfiltration)
+		u.AddFinding(analysis.FindingDataInURL, u.Program+" sends what comes from "+sc.stdin.desc+" to the network")
 	}
 	if network {
 		if sc.stdin != nil && sc.stdin.effects.Has(analysis.SecretRead) {

@@ -129,7 +129,7 @@ func (w *walker) evalVarsIn(sc *scope, node syntax.Node) {
 				return true
 			}
 			if n.Index != nil {
-				w.evalVarsIn(sc, n.Index)
+				w.evalVarsIn(sc, &syntax.ArithmExp{X: n.Index})
 			}
 			if n.Slice != nil {
 				// ${s:x:y} evaluates x and y as arithmetic.
@@ -318,6 +318,9 @@ var commandEnvVars = map[string]bool{
 	"GIT_PROXY_COMMAND": true, "RSYNC_RSH": true, "CVS_RSH": true, "FZF_DEFAULT_COMMAND": true,
 	"SVN_EDITOR": true, "HGEDITOR": true, "FCEDIT": true, "TERMINAL": true, "CC": true, "CXX": true, "LD": true,
 	"AR": true, "CPP": true, "FC": true, "GIT_SEQUENCE_EDITOR_CMD": true, "DIFFTOOL": true, "MERGETOOL": true,
+	"GH_PAGER": true, "GH_BROWSER": true, "GH_EDITOR": true, "GLAB_PAGER": true, "AWS_PAGER": true, "GCCGO": true,
+	"CC_FOR_TARGET": true, "CXX_FOR_TARGET": true, "PKG_CONFIG": true, "GPG_TTY_PROGRAM": true, "PSQL_PAGER": true,
+	"PSQL_EDITOR": true, "SUDO_EDITOR": true, "SELECTED_EDITOR": true,
 }
 
 // codeEnvVars are variables that make programs load or run code the
@@ -337,7 +340,11 @@ var codeEnvVars = map[string]bool{
 	"HOME": true, "XDG_CONFIG_HOME": true, "CURL_HOME": true, "WGETRC": true, "AWS_CONFIG_FILE": true,
 	"PIP_CONFIG_FILE": true, "NPM_CONFIG_USERCONFIG": true, "NPM_CONFIG_GLOBALCONFIG": true, "GEMRC": true,
 	"IRBRC": true, "INPUTRC": true, "DOCKER_CONFIG": true, "CARGO_HOME": true, "BUNDLE_GEMFILE": true,
-	"PYTHONUSERBASE": true, "GNUPGHOME": true,
+	"PYTHONUSERBASE": true, "GNUPGHOME": true, "ZDOTDIR": true, "PSQLRC": true, "MYSQL_HOME": true, "MANOPT": true,
+	"AWS_SHARED_CREDENTIALS_FILE": true, "TF_CLI_CONFIG_FILE": true, "TERRAFORM_CONFIG": true, "HELM_PLUGINS": true,
+	"SHELL": true, "LOCPATH": true, "PYTHONBREAKPOINT": true, "GIT_ALLOW_PROTOCOL": true, "GIT_SSL_NO_VERIFY": true,
+	"SSL_CERT_FILE": true, "SSL_CERT_DIR": true, "CURL_CA_BUNDLE": true, "REQUESTS_CA_BUNDLE": true,
+	"NODE_EXTRA_CA_CERTS": true, "NODE_TLS_REJECT_UNAUTHORIZED": true, "DOCKER_HOST": true, "CONTAINER_HOST": true,
 	// Package sources: where dependencies are fetched from.
 	"PIP_INDEX_URL": true, "PIP_EXTRA_INDEX_URL": true, "PIP_FIND_LINKS": true, "PIP_TRUSTED_HOST": true,
 	"UV_INDEX_URL": true, "UV_EXTRA_INDEX_URL": true, "UV_DEFAULT_INDEX": true, "UV_INDEX": true,
@@ -347,17 +354,19 @@ var codeEnvVars = map[string]bool{
 
 // codeEnvPrefixes are families of such variables.
 var codeEnvPrefixes = []string{"GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_", "BASH_FUNC_", "npm_config_", "NPM_CONFIG_",
-	"CARGO_TARGET_", "CARGO_BUILD_", "POETRY_REPOSITORIES_", "POETRY_SOURCE_", "UV_INDEX_"}
+	"CARGO_TARGET_", "CARGO_BUILD_", "POETRY_REPOSITORIES_", "POETRY_SOURCE_", "UV_INDEX_", "AWS_ENDPOINT_URL",
+	"TF_CLI_ARGS"}
 
 // searchPathVars list directories code is loaded from: harmless when
 // every entry is in the workspace.
 var searchPathVars = map[string]bool{"PYTHONPATH": true, "NODE_PATH": true, "PERL5LIB": true, "PERLLIB": true,
-	"RUBYLIB": true, "CLASSPATH": true, "GEM_PATH": true, "LD_RUN_PATH": true}
+	"RUBYLIB": true, "CLASSPATH": true, "GEM_PATH": true, "LD_RUN_PATH": true, "GEM_HOME": true, "GOPATH": true,
+	"GOMODCACHE": true, "BUNDLE_PATH": true, "VIRTUAL_ENV": true}
 
 // traceFileVars name a file the program writes.
 var traceFileVars = map[string]bool{"GIT_TRACE": true, "GIT_TRACE2": true, "GIT_TRACE2_EVENT": true,
 	"GIT_TRACE2_PERF": true, "GIT_TRACE_PACKET": true, "GIT_TRACE_PERFORMANCE": true, "GIT_TRACE_SETUP": true,
-	"SSLKEYLOGFILE": true, "HISTFILE": true}
+	"SSLKEYLOGFILE": true, "HISTFILE": true, "LD_DEBUG_OUTPUT": true, "PYTHONPYCACHEPREFIX": true}
 
 var prodValue = regexp.MustCompile(`(?i)(^|[^a-z])(prod|production|prd|live)([^a-z]|$)`)
 
@@ -382,7 +391,7 @@ func (w *walker) envEffects(sc *scope, name string, val arg, u *analysis.Unit) {
 			if dir == "" || dir == dyn || strings.HasPrefix(dir, "$") {
 				continue
 			}
-			if _, c := w.classifyPath(sc, arg{s: dir, raw: dir, dynamic: strings.Contains(dir, dyn)}); c != analysis.Workspace {
+			if _, c := w.classifyPath(sc, arg{s: dir, raw: dir, dynamic: strings.Contains(dir, dyn)}); c != analysis.Workspace && c != analysis.Home {
 				x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, name+" loads code from "+dir+", outside the workspace")
 				x.Program = name
 				return
@@ -396,11 +405,16 @@ func (w *walker) envEffects(sc *scope, name string, val arg, u *analysis.Unit) {
 	case name == "GOFLAGS" && !val.dynamic && !strings.Contains(val.s, "exec") && !strings.Contains(val.s, "vettool") &&
 		!strings.Contains(val.s, "overlay") && !strings.Contains(val.s, "modfile"):
 	case name == "GOPROXY" && !val.dynamic && (val.s == "direct" || val.s == "off" || strings.HasPrefix(val.s, "https://proxy.golang.org")):
+	case name == "NODE_OPTIONS" && !val.dynamic && benignNodeOptions(val.s):
+	case name == "KUBECONFIG" && !val.dynamic && allUnder(val.s, "~/.kube"):
+	case name == "SHELL" && !val.dynamic && (val.s == "/bin/bash" || val.s == "/bin/sh" || val.s == "/usr/bin/bash" || val.s == "/bin/zsh"):
+	case name == "LESS" && (strings.Contains(val.s, "lesskey") || val.dynamic):
+		x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, "LESS loads a lesskey file that can run commands")
+		x.Program = name
+	case name == "GOTOOLCHAIN" && strings.Contains(val.s, "path"):
+		x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, "GOTOOLCHAIN runs a go toolchain found on PATH")
+		x.Program = name
 	case codeEnvVars[name] || hasAnyPrefix(name, codeEnvPrefixes):
-		if name == "NODE_OPTIONS" && !strings.Contains(val.s, "-r") && !strings.Contains(val.s, "--require") &&
-			!strings.Contains(val.s, "--import") && !strings.Contains(val.s, "loader") && !val.dynamic {
-			return
-		}
 		x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, name+" makes programs load code the analysis cannot see")
 		x.Program = name
 	case name == "PATH":
@@ -415,7 +429,9 @@ func (w *walker) envEffects(sc *scope, name string, val arg, u *analysis.Unit) {
 		}
 	case name == "KUBECONFIG" || name == "AWS_PROFILE" || name == "KUBE_CONTEXT" || name == "CLOUDSDK_CORE_PROJECT" ||
 		name == "GOOGLE_CLOUD_PROJECT" || name == "AZURE_SUBSCRIPTION_ID" || name == "TF_WORKSPACE" || name == "ENVIRONMENT" ||
-		name == "ENV_NAME" || name == "STAGE" || name == "RAILS_ENV" || name == "NODE_ENV" || name == "APP_ENV":
+		name == "ENV_NAME" || name == "STAGE" || name == "RAILS_ENV" || name == "NODE_ENV" || name == "APP_ENV" ||
+		name == "PGHOST" || name == "PGDATABASE" || name == "PGSERVICE" || name == "DATABASE_URL" || name == "MYSQL_HOST" ||
+		name == "REDIS_URL" || name == "MONGODB_URI" || name == "DOCKER_CONTEXT" || name == "CLOUDSDK_ACTIVE_CONFIG_NAME":
 		if u != nil && prodValue.MatchString(val.s) && name != "NODE_ENV" {
 			u.Scopes = u.Scopes.With(analysis.Production)
 		}
@@ -507,6 +523,18 @@ var nameArgBuiltins = map[string]bool{"let": true, "read": true, "mapfile": true
 // evaluatedArgs finds arguments that bash evaluates again as code.
 func (w *walker) evaluatedArgs(sc *scope, args []arg) {
 	name := args[0].s
+	if (name == "builtin" || name == "command") && len(args) > 1 {
+		w.evaluatedArgs(sc, args[1:])
+		return
+	}
+	if name == "printf" && len(args) > 2 && strings.ContainsAny(args[1].s, "diouxXc") {
+		// printf %d evaluates its arguments as arithmetic.
+		for _, a := range args[2:] {
+			if !a.dynamic {
+				w.dataCode(sc, name, a.s, "printf evaluates "+truncate(a.s, 40)+" as a number")
+			}
+		}
+	}
 	for i, a := range args[1:] {
 		if a.dynamic {
 			continue
@@ -528,8 +556,40 @@ func (w *walker) evaluatedArgs(sc *scope, args []arg) {
 			w.dataCode(sc, name, a.s, name+" evaluates "+truncate(a.s, 40))
 		case (name == "printf" || name == "test" || name == "[" || name == "[[") && (prev == "-v" || prev == "-R"):
 			w.dataCode(sc, name, a.s, name+" "+prev+" evaluates the subscript of "+truncate(a.s, 40))
+		case name == "test" || name == "[":
+			next := ""
+			if i+2 < len(args) {
+				next = args[i+2].s
+			}
+			if arithTestOp(prev) || arithTestOp(next) {
+				w.dataCode(sc, name, a.s, name+" evaluates "+truncate(a.s, 40)+" as arithmetic")
+			}
 		}
 	}
+}
+
+// benignNodeOptions accepts the NODE_OPTIONS that only tune the runtime.
+func benignNodeOptions(v string) bool {
+	for _, f := range strings.Fields(v) {
+		name, _, _ := strings.Cut(f, "=")
+		switch name {
+		case "--max-old-space-size", "--max-semi-space-size", "--enable-source-maps", "--no-warnings",
+			"--experimental-vm-modules", "--openssl-legacy-provider", "--trace-warnings", "--trace-deprecation",
+			"--unhandled-rejections", "--stack-trace-limit", "--experimental-specifier-resolution", "--dns-result-order":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func allUnder(list, dir string) bool {
+	for _, p := range strings.Split(list, ":") {
+		if p != dir && !strings.HasPrefix(p, dir+"/") && !strings.HasPrefix(p, "$HOME/.kube") {
+			return false
+		}
+	}
+	return true
 }
 
 func hasAnyPrefix(s string, prefixes []string) bool {
@@ -586,6 +646,14 @@ func homeToolDir(e string) bool {
 		if e == d || strings.HasPrefix(e, d+"/") {
 			return true
 		}
+	}
+	return false
+}
+
+func arithTestOp(s string) bool {
+	switch s {
+	case "-eq", "-ne", "-lt", "-le", "-gt", "-ge":
+		return true
 	}
 	return false
 }

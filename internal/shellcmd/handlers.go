@@ -161,6 +161,33 @@ func (w *walker) interpretedScript(sc *scope, u *analysis.Unit, a arg) {
 
 var schemeRE = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://`)
 
+// moduleArgs judges the path arguments of python -m MODULE: a module that
+// runs, extracts or writes files outside the workspace is reviewed.
+func (w *walker) moduleArgs(sc *scope, u *analysis.Unit, mod string, rest []arg) {
+	for _, a := range rest {
+		s := a.static()
+		if strings.HasPrefix(s, "-") {
+			if _, v, ok := strings.Cut(s, "="); ok {
+				a = withValue(a, v)
+				s = v
+			} else {
+				continue
+			}
+		}
+		if !strings.ContainsAny(s, "/~.") || a.dynamic && s == "" {
+			continue
+		}
+		shown, class := w.classifyPath(sc, a)
+		switch class {
+		case analysis.Workspace, analysis.Temp:
+		default:
+			u.Effects = u.Effects.With(analysis.Unknown)
+			u.AddFinding(analysis.FindingScript, u.Program+" -m "+mod+" works on "+shown+", outside the workspace")
+			return
+		}
+	}
+}
+
 // httpServer: python -m http.server serves a directory to the network.
 func (w *walker) httpServer(sc *scope, u *analysis.Unit, rest []arg) {
 	dir := arg{s: ".", raw: "."}
@@ -208,9 +235,11 @@ func handleInterpreter(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *p
 				if mod == "http.server" {
 					w.httpServer(sc, u, ps.rest)
 				}
+				w.moduleArgs(sc, u, mod, ps.rest)
 			} else {
 				u.Effects = u.Effects.With(analysis.WorkspaceExec)
 				u.AddFinding(analysis.FindingTrusted, u.Program+" runs the module "+mod)
+				w.moduleArgs(sc, u, mod, ps.rest)
 			}
 			u.Subcommand = "-m " + mod
 			w.finishUnit(sc, u, args)

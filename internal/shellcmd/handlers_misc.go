@@ -304,6 +304,9 @@ func handleKubectl(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parse
 			}
 		case "--kubeconfig":
 			w.operand(sc, u, OperandRead, o.val)
+			if p, ok := resolvePath(sc, o.val); !ok || !(p == "~/.kube" || strings.HasPrefix(p, "~/.kube/")) {
+				u.AddFinding(analysis.FindingCodeConfig, "a kubeconfig can run credential plugins: "+o.val.display())
+			}
 		case "--replicas":
 			if o.val.s == "0" {
 				u.Effects = u.Effects.With(analysis.Destructive)

@@ -289,6 +289,15 @@ func handleCurl(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, 
 			}
 		case "--url":
 			w.url(sc, u, o.val)
+		case "--variable":
+			// --variable %NAME imports an environment variable into the request.
+			if name, ok := strings.CutPrefix(o.val.s, "%"); ok {
+				name, _, _ = strings.Cut(name, "=")
+				if secretVarName.MatchString(name) {
+					u.Effects = u.Effects.With(analysis.SecretRead).With(analysis.Exfiltration)
+					u.AddFinding(analysis.FindingSecretFlow, "sends the environment variable "+name)
+				}
+			}
 		case "--resolve", "--connect-to":
 			u.AddFinding(analysis.FindingRetarget, o.name+" "+o.val.display()+" sends the request to another address")
 		}

@@ -191,7 +191,7 @@ func splitMeta(s string, meta byte) (sql string, metas []string) {
 }
 
 var (
-	copyProgram = regexp.MustCompile(`(?is)\b(?:to|from)\s+program\s+(.+)$`)
+	copyProgram = regexp.MustCompile(`(?is)\b(?:to|from)\s+program\s*(.+)$`)
 	copyFile    = regexp.MustCompile(`(?is)\b(to|from)\s+('[^']*'|"[^"]*"|\S+)`)
 )
 
@@ -246,8 +246,11 @@ func (w *walker) metaCommand(sc *scope, u *analysis.Unit, m string, meta byte) {
 	switch name {
 	case "!", "shell", "system":
 		w.evalCode(sc.nested(u.Program+" "+string(meta)+name, 0, 0), string(meta)+name, []arg{{s: rest, raw: rest}}, string(meta)+name)
-	case "o", "out", "w", "write", "output", "once", "save", "backup", "s", "g", "gx", "excel", "log", "trace", "dump":
-		if rest != "" {
+	case "o", "out", "w", "write", "output", "once", "save", "backup", "s", "g", "gx", "log", "trace", "dump":
+		if strings.Contains(" "+rest+" ", " -x ") || strings.Contains(" "+rest+" ", " -e ") {
+			u.AddFinding(analysis.FindingCodeConfig, "."+name+" "+rest+" opens the output in another program")
+		}
+		if rest != "" && !strings.HasPrefix(rest, "-") {
 			target(OperandWrite)
 		}
 	case "i", "ir", "include", "include_relative", "read":
@@ -291,11 +294,21 @@ func (w *walker) metaCommand(sc *scope, u *analysis.Unit, m string, meta byte) {
 		u.Effects = u.Effects.With(analysis.RemoteMutation)
 	case "lo_export", "restore":
 		target(OperandWrite)
+	case "setenv":
+		// \setenv PAGER 'cmd': psql runs its pager and editor from these.
+		if k, v, ok := strings.Cut(rest, " "); ok {
+			v = strings.Trim(strings.TrimSpace(v), `'"`)
+			w.envEffects(sc, k, arg{s: v, raw: v}, u)
+		}
+	case "excel":
+		u.AddFinding(analysis.FindingCodeConfig, ".excel opens the output in another program")
 	case "e", "edit", "ef", "ev":
 		u.AddFinding(analysis.FindingInteractive, string(meta)+name+" opens an editor")
 	case "load":
 		u.AddFinding(analysis.FindingCodeConfig, ".load loads a shared library")
-	case "c", "connect", "open":
+	case "c", "connect":
 		u.AddFinding(analysis.FindingRetarget, string(meta)+name+" connects elsewhere: "+rest)
+	case "open":
+		target(OperandWrite)
 	}
 }

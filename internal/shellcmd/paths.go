@@ -176,6 +176,13 @@ func (w *walker) classifyGlob(sc *scope, a arg) analysis.PathClass {
 	// it match a credential file's name in its directory?
 	segs := strings.Split(pattern, "/")
 	last := segs[len(segs)-1]
+	if ext, ok := strings.CutPrefix(last, "*."); ok && literalLen(ext) == len(ext) {
+		// *.pem: only a credential extension makes it a secret.
+		if secretName("x." + ext) {
+			return analysis.Secret
+		}
+		return c
+	}
 	if literalLen(last) >= 2 {
 		for _, name := range sensitiveNames {
 			if globMatch(pattern, path.Dir(pattern)+"/"+name) {

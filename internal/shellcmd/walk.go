@@ -401,10 +401,18 @@ func (w *walker) wroteCode() bool {
 	return false
 }
 
-// wroteOperand reports an operand this command line wrote: go run main.go.
-func (w *walker) wroteOperand(sc *scope, ops []arg) bool {
+// wroteOperandBefore reports an operand an earlier command of this line
+// wrote: go run main.go after echo ... > main.go. Files this unit writes
+// itself do not count.
+func (w *walker) wroteOperandBefore(sc *scope, ops []arg, u *analysis.Unit) bool {
+	own := map[string]bool{}
+	for _, p := range u.Paths {
+		if p.Access == analysis.AccessWrite {
+			own[p.Value] = true
+		}
+	}
 	for _, a := range ops {
-		if p, ok := resolvePath(sc, a); ok && w.written[p] {
+		if p, ok := resolvePath(sc, a); ok && w.written[p] && !own[a.display()] {
 			return true
 		}
 	}

@@ -14,7 +14,7 @@ var assignmentRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
 func (w *walker) wrap(sc *scope, u *analysis.Unit, p *Program, ps *parsed, args []arg, env map[string]arg) {
 	wr := p.Wrapper
 	via := strings.TrimSpace(u.Program + " " + u.Subcommand)
-	inherit := p.Effects
+	inherit := u.Effects &^ sc.effects // the wrapper's effects, with what its options added
 	scopes := p.Scopes | u.Scopes
 	if wr.Remote {
 		scopes = scopes.With(analysis.Remote)
@@ -71,6 +71,10 @@ func (w *walker) wrap(sc *scope, u *analysis.Unit, p *Program, ps *parsed, args 
 	}
 	if wr.Remote {
 		u.AddFinding(analysis.FindingRemoteExec, "runs a command on "+strings.Join(u.Hosts, ", ")+" through "+via)
+	}
+	if wr.Remote || len(u.Findings) > 0 || len(u.Paths) > 0 || inherit&^p.Effects != 0 {
+		// The wrapper itself does something worth seeing (uv run --with
+		// pkg, a remote host): record it beside the command it runs.
 		w.finishUnit(sc, u, args)
 		if w.full {
 			return
