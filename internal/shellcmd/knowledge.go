@@ -23,20 +23,20 @@ type OperandMode string
 
 // The operand modes.
 const (
-	OperandNone    OperandMode = "none"    // not paths (patterns, names, numbers)
-	OperandRead    OperandMode = "read"    // paths that are read
-	OperandList    OperandMode = "list"    // paths whose names or metadata are read, not their content
+	OperandNone    OperandMode = "none"     // not paths (patterns, names, numbers)
+	OperandRead    OperandMode = "read"     // paths that are read
+	OperandList    OperandMode = "list"     // paths whose names or metadata are read, not their content
 	OperandMeta    OperandMode = "metadata" // paths whose mode, owner or times change, not their content
-	OperandWrite   OperandMode = "write"   // paths that are written
-	OperandDelete  OperandMode = "delete"  // paths that are deleted
-	OperandExec    OperandMode = "exec"    // a script that is run
-	OperandURL     OperandMode = "url"     // network destinations
-	OperandHost    OperandMode = "host"    // host names
-	OperandSQL     OperandMode = "sql"     // SQL text
-	OperandCode    OperandMode = "code"    // inline program text
-	OperandCommand OperandMode = "command" // a shell command string
-	OperandUpload  OperandMode = "upload"  // local files sent over the network
-	OperandSource  OperandMode = "source"  // where code comes from: a local path, or a URL that fetches it
+	OperandWrite   OperandMode = "write"    // paths that are written
+	OperandDelete  OperandMode = "delete"   // paths that are deleted
+	OperandExec    OperandMode = "exec"     // a script that is run
+	OperandURL     OperandMode = "url"      // network destinations
+	OperandHost    OperandMode = "host"     // host names
+	OperandSQL     OperandMode = "sql"      // SQL text
+	OperandCode    OperandMode = "code"     // inline program text
+	OperandCommand OperandMode = "command"  // a shell command string
+	OperandUpload  OperandMode = "upload"   // local files sent over the network
+	OperandSource  OperandMode = "source"   // where code comes from: a local path, or a URL that fetches it
 )
 
 func parseOperandMode(s string) (OperandMode, error) {

@@ -52,12 +52,12 @@ type ProgramDTO struct {
 
 // OptionDTO is the YAML form of an [OptionRule].
 type OptionDTO struct {
-	Effects  []string `yaml:"effects"`
+	Effects  []string  `yaml:"effects"`
 	Set      *[]string `yaml:"set_effects"` // pointer: unset differs from "no effects"
-	Scope    []string `yaml:"scope"`
-	Value    string   `yaml:"value"`
-	Finding  string   `yaml:"finding"`
-	Operands string   `yaml:"operands"`
+	Scope    []string  `yaml:"scope"`
+	Value    string    `yaml:"value"`
+	Finding  string    `yaml:"finding"`
+	Operands string    `yaml:"operands"`
 }
 
 // RuleDTO is the YAML form of an [OperandRule].
