@@ -2,6 +2,7 @@ package shellcmd
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/analysis"
@@ -325,8 +326,14 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 		// A dry run (git clean -n, kubectl --dry-run, ansible --check) only
 		// reports what it would do.
 		u.Effects = sc.effects | *setEffects | (u.Effects & analysis.Effects(analysis.Opaque, analysis.Unknown, analysis.SecretRead))
+		var kept []analysis.Finding
+		for _, f := range u.Findings {
+			if !slices.Contains(final.Findings, f.Kind) {
+				kept = append(kept, f)
+			}
+		}
+		u.Findings = kept
 	}
-	w.secretArgs(sc, u, args[1:])
 	if u.Effects.Has(analysis.WorkspaceExec) && (wroteBefore || w.wroteOperandBefore(sc, ps.operands, u)) {
 		u.AddFinding(analysis.FindingDynamicCode, "runs workspace code after this command line changed code or build files")
 	}
@@ -473,7 +480,7 @@ func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
 			u.AddFinding(analysis.FindingInstall, "installs from "+a.display())
 			return
 		}
-		w.operand(sc, u, OperandRead, a)
+		w.operand(sc, u, OperandExec, a)
 	case OperandURL:
 		w.url(sc, u, a)
 	case OperandHost:
@@ -608,6 +615,9 @@ func (w *walker) genericPaths(sc *scope, u *analysis.Unit, args []arg) {
 
 // finishUnit relates a unit to its input and arguments and records it.
 func (w *walker) finishUnit(sc *scope, u *analysis.Unit, args []arg) {
+	if len(args) > 1 && u.Kind == analysis.KindShell {
+		w.secretArgs(sc, u, args[1:])
+	}
 	network := u.Effects.Any(analysis.Effects(analysis.Network, analysis.RemoteMutation, analysis.Exfiltration)) || len(u.Hosts) > 0
 	for _, a := range args {
 		if a.secretVar {

@@ -407,6 +407,9 @@ func (w *walker) envEffects(sc *scope, name string, val arg, u *analysis.Unit) {
 	case name == "GOPROXY" && !val.dynamic && (val.s == "direct" || val.s == "off" || strings.HasPrefix(val.s, "https://proxy.golang.org")):
 	case name == "NODE_OPTIONS" && !val.dynamic && benignNodeOptions(val.s):
 	case name == "KUBECONFIG" && !val.dynamic && allUnder(val.s, "~/.kube"):
+	case name == "KUBECONFIG":
+		x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, "a kubeconfig can run credential plugins: "+val.display())
+		x.Program = name
 	case name == "SHELL" && !val.dynamic && (val.s == "/bin/bash" || val.s == "/bin/sh" || val.s == "/usr/bin/bash" || val.s == "/bin/zsh"):
 	case name == "LESS" && (strings.Contains(val.s, "lesskey") || val.dynamic):
 		x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, "LESS loads a lesskey file that can run commands")
@@ -499,12 +502,13 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 	for k, v := range env {
 		w.envEffects(sc, k, v, u)
 	}
+	workspaceScript := false
 	if strings.Contains(prog, "/") {
-		w.programPath(sc, u, name)
+		workspaceScript = w.programPath(sc, u, name)
 	}
 	p, ok := w.kb.Lookup(base)
 	if !ok {
-		if !u.Effects.Has(analysis.WorkspaceExec) {
+		if !workspaceScript {
 			u.Effects = u.Effects.With(analysis.Unknown)
 			u.AddFinding(analysis.FindingUnknownProgram, base+" is not in the knowledge base")
 		}
@@ -677,7 +681,7 @@ func (w *walker) withPrefix(sc *scope, env map[string]arg, f func()) {
 
 // programPath handles a command named by path: ./build.sh runs a file from
 // the workspace; /usr/bin/rm is rm.
-func (w *walker) programPath(sc *scope, u *analysis.Unit, name arg) {
+func (w *walker) programPath(sc *scope, u *analysis.Unit, name arg) (workspaceScript bool) {
 	shown, class := w.classifyPath(sc, name)
 	u.AddPath(analysis.Path{Value: shown, Class: class, Access: analysis.AccessExec})
 	if p, ok := resolvePath(sc, name); ok && w.written[p] {
@@ -685,7 +689,7 @@ func (w *walker) programPath(sc *scope, u *analysis.Unit, name arg) {
 	}
 	switch class {
 	case analysis.System:
-		return // an installed program: classified by its name
+		return false // an installed program: classified by its name
 	case analysis.Workspace:
 		if _, known := w.kb.Lookup(path.Base(name.s)); !known {
 			u.Effects = u.Effects.With(analysis.WorkspaceExec)
@@ -693,11 +697,13 @@ func (w *walker) programPath(sc *scope, u *analysis.Unit, name arg) {
 			if w.wroteCode() {
 				u.AddFinding(analysis.FindingDynamicCode, "runs workspace code after this command line changed code files")
 			}
+			return true
 		}
 	default:
 		u.Effects = u.Effects.With(analysis.Unknown)
 		u.AddFinding(analysis.FindingScript, "runs "+shown+", whose content is not analyzed")
 	}
+	return false
 }
 
 // callFunction analyzes a call of a function defined in this command line,

@@ -46,9 +46,15 @@ func handleSQLClient(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *par
 		texts = append(texts, ops[cl.SQLOperand-1:]...)
 	}
 	if cl.NoSQL {
-		// redis-cli GET key: the verbs in the data classify the command.
+		// redis-cli GET key: the verbs in the data classify the command;
+		// redis-cli --scan: an option says what to do.
 		if len(ops) > 0 {
 			given = true
+		}
+		for _, o := range ps.opts {
+			if o.rule != nil && (o.rule.Effects != 0 || o.rule.Value != "") {
+				given = true
+			}
 		}
 	}
 	if !given {
