@@ -1,6 +1,7 @@
 package shellcmd
 
 import (
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -534,7 +535,7 @@ func (w *walker) secretArgs(sc *scope, u *analysis.Unit, args []arg) {
 			continue
 		}
 		for _, cand := range pathCandidates(a.s) {
-			if seen[cand] {
+			if seen[cand] || !mayBeSecret(cand) {
 				continue
 			}
 			c := withValue(a, cand)
@@ -551,6 +552,24 @@ func (w *walker) secretArgs(sc *scope, u *analysis.Unit, args []arg) {
 			}
 		}
 	}
+}
+
+// mayBeSecret is a cheap filter before the full classification: a
+// credential path names a secret file, a secret directory, a system
+// location, the home, a parent directory or a glob.
+func mayBeSecret(s string) bool {
+	if strings.ContainsAny(s, "*?[~") || strings.HasPrefix(s, "/") || strings.Contains(s, "..") {
+		return true
+	}
+	if secretName(path.Base(s)) {
+		return true
+	}
+	for _, ds := range secretDirSegs {
+		if strings.Contains(s, ds[0]) {
+			return true
+		}
+	}
+	return false
 }
 
 // senders are programs that send the files named in their arguments.

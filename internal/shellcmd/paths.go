@@ -308,6 +308,15 @@ var secretDirs = []string{
 	".config/op", ".local/share/keyrings", ".mozilla/firefox", ".config/google-chrome", ".config/chromium",
 }
 
+// secretDirSegs is secretDirs split into path segments, once.
+var secretDirSegs = func() [][]string {
+	out := make([][]string, len(secretDirs))
+	for i, d := range secretDirs {
+		out[i] = strings.Split(d, "/")
+	}
+	return out
+}()
+
 var secretPrefixes = []string{
 	"/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/ssl/private", "/var/run/secrets", "/run/secrets",
 	"/etc/kubernetes/admin.conf", "/etc/kubernetes/pki", "/etc/ssh/ssh_host_", "/proc/kcore",
@@ -326,8 +335,8 @@ func secretPath(p string) bool {
 	}
 	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
 	for i := range segs {
-		for _, d := range secretDirs {
-			ds := strings.Split(d, "/")
+		for _, ds := range secretDirSegs {
+			d := strings.Join(ds, "/")
 			if i+len(ds) <= len(segs) && equalSegs(segs[i:i+len(ds)], ds) {
 				// Public halves of key pairs and known_hosts are not secrets.
 				base := segs[len(segs)-1]
