@@ -104,7 +104,7 @@ func (c *CheckCommand) Run(ctx context.Context, args []string) error {
 	if fs.NArg() == 0 {
 		return usageError{msg: "no command to check", hint: "gatehouse check -- 'rm -rf build/'"}
 	}
-	d, err := eng.Decide(engine.Request{Kind: c.kind, Command: strings.Join(fs.Args(), " "), Target: c.target})
+	d, err := eng.Decide(ctx, engine.Request{Kind: c.kind, Command: strings.Join(fs.Args(), " "), Target: c.target})
 	if err != nil {
 		return explainDecideError(err, cfg.TargetNames())
 	}
@@ -230,7 +230,7 @@ const maxBatchLine = 8 << 20
 
 // runBatch decides JSON Lines in parallel and writes the answers in input
 // order. Memory stays flat: a bounded window of lines is in flight.
-func (c *CheckCommand) runBatch(ctx context.Context, eng *engine.Engine) error {
+func (c *CheckCommand) runBatch(ctx context.Context, eng *engine.Engine) (err error) {
 	var in io.Reader = c.m.Stdin
 	if c.batch != "-" {
 		f, err := os.Open(c.batch)
@@ -242,7 +242,11 @@ func (c *CheckCommand) runBatch(ctx context.Context, eng *engine.Engine) error {
 	}
 	r := bufio.NewReaderSize(in, 1<<16)
 	out := bufio.NewWriterSize(c.m.Stdout, 1<<16)
-	defer out.Flush()
+	defer func() {
+		if ferr := out.Flush(); ferr != nil && err == nil {
+			err = fmt.Errorf("write: %w", ferr)
+		}
+	}()
 
 	workers := runtime.GOMAXPROCS(0)
 	const window = 512
@@ -261,12 +265,16 @@ func (c *CheckCommand) runBatch(ctx context.Context, eng *engine.Engine) error {
 				var buf bytes.Buffer
 				for i := range next {
 					buf.Reset()
-					c.decideLine(eng, &buf, lines[i], lineNo-len(lines)+i+1)
+					c.decideLine(ctx, eng, &buf, lines[i], lineNo-len(lines)+i+1)
 					results[i] = append(results[i][:0], buf.Bytes()...)
 				}
 			})
 		}
 		wg.Wait()
+		if err := ctx.Err(); err != nil {
+			// Decisions cut short are not decisions: write none of them.
+			return err
+		}
 		for i := range lines {
 			if _, err := out.Write(results[i]); err != nil {
 				return fmt.Errorf("write: %w", err)
@@ -327,7 +335,7 @@ func readLine(r *bufio.Reader) (line []byte, tooLong bool, err error) {
 	}
 }
 
-func (c *CheckCommand) decideLine(eng *engine.Engine, w *bytes.Buffer, line []byte, n int) {
+func (c *CheckCommand) decideLine(ctx context.Context, eng *engine.Engine, w *bytes.Buffer, line []byte, n int) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	fail := func(msg string) { _ = enc.Encode(batchError{Error: msg, Line: n}) }
@@ -368,7 +376,7 @@ func (c *CheckCommand) decideLine(eng *engine.Engine, w *bytes.Buffer, line []by
 	if target == "" {
 		target = c.target
 	}
-	d, err := eng.Decide(engine.Request{Kind: kind, Command: *in.Command, Target: target})
+	d, err := eng.Decide(ctx, engine.Request{Kind: kind, Command: *in.Command, Target: target})
 	if err != nil {
 		fail(err.Error())
 		return

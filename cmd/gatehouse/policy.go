@@ -29,7 +29,7 @@ func (c *PolicyCommand) Run(ctx context.Context, args []string) error {
 	case "validate":
 		return c.validate(args[1:])
 	case "test":
-		return c.test(args[1:])
+		return c.test(ctx, args[1:])
 	case "show":
 		_, err := c.m.Stdout.Write(policy.DefaultSource())
 		return err
@@ -84,7 +84,7 @@ func (c *PolicyCommand) validate(args []string) error {
 	return nil
 }
 
-func (c *PolicyCommand) test(args []string) error {
+func (c *PolicyCommand) test(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("policy test", flag.ContinueOnError)
 	fs.SetOutput(c.m.Stderr)
 	cfgPath := fs.String("config", "", "configuration `FILE` whose targets examples may name")
@@ -115,7 +115,7 @@ func (c *PolicyCommand) test(args []string) error {
 		}
 		for _, ex := range p.Examples {
 			total++
-			d, err := eng.Decide(engine.Request{Kind: ex.Kind, Command: ex.Command, Target: ex.Target, Class: ex.Class})
+			d, err := eng.Decide(ctx, engine.Request{Kind: ex.Kind, Command: ex.Command, Target: ex.Target, Class: ex.Class})
 			got := "error"
 			if err == nil {
 				got = string(d.Decision)

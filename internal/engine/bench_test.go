@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -25,7 +26,7 @@ func BenchmarkDecideShell(b *testing.B) {
 	e := newEngine(b, nil)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		if _, err := e.Decide(engine.Request{Kind: "shell", Command: typical[i%len(typical)]}); err != nil {
+		if _, err := e.Decide(context.Background(), engine.Request{Kind: "shell", Command: typical[i%len(typical)]}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -43,7 +44,7 @@ func BenchmarkDecideSQL(b *testing.B) {
 	e := newEngine(b, nil)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		if _, err := e.Decide(engine.Request{Kind: "sql", Command: typicalSQL[i%len(typicalSQL)]}); err != nil {
+		if _, err := e.Decide(context.Background(), engine.Request{Kind: "sql", Command: typicalSQL[i%len(typicalSQL)]}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -53,7 +54,7 @@ func BenchmarkDecideMegabyte(b *testing.B) {
 	e := newEngine(b, nil)
 	cmd := "echo " + strings.Repeat("a", engine.MaxCommandBytes-len("echo "))
 	for b.Loop() {
-		if _, err := e.Decide(engine.Request{Command: cmd}); err != nil {
+		if _, err := e.Decide(context.Background(), engine.Request{Command: cmd}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -63,7 +64,7 @@ func BenchmarkDecideMegabyteOfCommands(b *testing.B) {
 	e := newEngine(b, nil)
 	cmd := strings.Repeat("ls -la; ", engine.MaxCommandBytes/8-1)
 	for b.Loop() {
-		if _, err := e.Decide(engine.Request{Command: cmd}); err != nil {
+		if _, err := e.Decide(context.Background(), engine.Request{Command: cmd}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -73,7 +74,7 @@ func BenchmarkDecide10000Chained(b *testing.B) {
 	e := newEngine(b, nil)
 	cmd := strings.Repeat("git status && ", 9999) + "rm -rf build"
 	for b.Loop() {
-		if _, err := e.Decide(engine.Request{Command: cmd}); err != nil {
+		if _, err := e.Decide(context.Background(), engine.Request{Command: cmd}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -86,7 +87,7 @@ func BenchmarkDecideEach(b *testing.B) {
 	for _, c := range typical {
 		b.Run(c, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := e.Decide(engine.Request{Kind: "shell", Command: c}); err != nil {
+				if _, err := e.Decide(context.Background(), engine.Request{Kind: "shell", Command: c}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -95,7 +96,7 @@ func BenchmarkDecideEach(b *testing.B) {
 	for _, c := range typicalSQL {
 		b.Run(c, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := e.Decide(engine.Request{Kind: "sql", Command: c}); err != nil {
+				if _, err := e.Decide(context.Background(), engine.Request{Kind: "sql", Command: c}); err != nil {
 					b.Fatal(err)
 				}
 			}

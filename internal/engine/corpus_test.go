@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -62,7 +63,7 @@ func TestCorpus(t *testing.T) {
 	for _, c := range cases {
 		byExpect[c.Expect]++
 		t.Run(c.ID, func(t *testing.T) {
-			d, err := e.Decide(engine.Request{Kind: c.Kind, Command: c.Command})
+			d, err := e.Decide(context.Background(), engine.Request{Kind: c.Kind, Command: c.Command})
 			if err != nil {
 				if c.Expect == "allow" {
 					t.Fatalf("%s: error %v; want allow", c.Command, err)

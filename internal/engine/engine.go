@@ -4,6 +4,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -73,9 +74,6 @@ func New(p *policy.Policy, targets []Target, defaultTarget string) (*Engine, err
 	return e, nil
 }
 
-// Policy returns the engine's policy.
-func (e *Engine) Policy() *policy.Policy { return e.policy }
-
 // Request is one command to decide.
 type Request struct {
 	Kind    string // shell, sql or http; empty: from the target's kind
@@ -133,8 +131,9 @@ func kindOf(targetKind string) string {
 // Decide analyzes and decides a request. Errors are for input that is not
 // a command at all (empty, too large, not UTF-8) and for unknown targets or
 // kinds; anything that is a command, even one that does not parse, gets a
-// decision, and never allow when it is not understood.
-func (e *Engine) Decide(req Request) (*Decision, error) {
+// decision, and never allow when it is not understood. When ctx is done
+// the analysis stops where it is and the decision is at least review.
+func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
 	name := req.Target
 	if name == "" {
 		name = e.defaultTarget
@@ -167,13 +166,13 @@ func (e *Engine) Decide(req Request) (*Decision, error) {
 	case "shell":
 		akind = analysis.KindShell
 		var err error
-		units, err = e.shell.Analyze(req.Command, t.Workdir)
+		units, err = e.shell.AnalyzeContext(ctx, req.Command, t.Workdir)
 		if errors.Is(err, shellcmd.ErrEmpty) {
 			units = nil
 		}
 	case "sql":
 		akind = analysis.KindSQL
-		units = sqlcheck.Analyze(req.Command)
+		units = analyzeSQL(req.Command)
 	default:
 		return nil, fmt.Errorf("%w %q: want shell or sql", ErrKind, kind)
 	}
@@ -187,7 +186,8 @@ func (e *Engine) Decide(req Request) (*Decision, error) {
 	}
 	var preq = &policy.Request{Kind: akind, Target: name, Class: class, Command: req.Command, Agent: req.Agent}
 	if req.Impact != nil {
-		preq.Impact = &policy.Impact{EstimatedRows: req.Impact.EstimatedRows, Reversible: req.Impact.Reversible}
+		preq.Impact = &policy.Impact{EstimatedRows: req.Impact.EstimatedRows, Reversible: req.Impact.Reversible,
+			Estimated: req.Impact.Estimated}
 		d.Impact.EstimatedRows, d.Impact.Reversible = req.Impact.EstimatedRows, req.Impact.Reversible
 	}
 	var topScore risk.Score
@@ -234,6 +234,23 @@ func (e *Engine) Decide(req Request) (*Decision, error) {
 		d.Impact.Reversible = &rev
 	}
 	return d, nil
+}
+
+// analyzeSQL analyzes SQL text; a panic in the analysis (a bug, or a
+// parser surprise) becomes an opaque unit, so that the request is
+// reviewed and the caller stays up.
+func analyzeSQL(text string) (units []analysis.Unit) {
+	defer func() {
+		if r := recover(); r != nil {
+			if len(text) > 200 {
+				text = strings.ToValidUTF8(text[:200], "") + "…"
+			}
+			u := analysis.Unit{Kind: analysis.KindSQL, Text: text, Effects: analysis.Effects(analysis.Unknown)}
+			u.AddFinding(analysis.FindingUnparsable, fmt.Sprintf("internal analysis error: %v", r))
+			units = []analysis.Unit{u}
+		}
+	}()
+	return sqlcheck.Analyze(text)
 }
 
 func policyText(out policy.Outcome, u *analysis.Unit) string {

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -32,7 +33,7 @@ func newEngine(t testing.TB, p *policy.Policy) *engine.Engine {
 
 func decide(t testing.TB, e *engine.Engine, req engine.Request) *engine.Decision {
 	t.Helper()
-	d, err := e.Decide(req)
+	d, err := e.Decide(context.Background(), req)
 	if err != nil {
 		t.Fatalf("%.200q: %v", req.Command, err)
 	}
@@ -91,17 +92,17 @@ func TestBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, kind := range []string{"shell", "sql"} {
-				_, err := e.Decide(engine.Request{Kind: kind, Command: tt.cmd})
+				_, err := e.Decide(context.Background(), engine.Request{Kind: kind, Command: tt.cmd})
 				if !errors.Is(err, tt.want) {
 					t.Errorf("%s: got %v, want %v", kind, err, tt.want)
 				}
 			}
 		})
 	}
-	if _, err := e.Decide(engine.Request{Command: "ls", Target: "nope"}); !errors.Is(err, engine.ErrUnknownTarget) {
+	if _, err := e.Decide(context.Background(), engine.Request{Command: "ls", Target: "nope"}); !errors.Is(err, engine.ErrUnknownTarget) {
 		t.Errorf("unknown target: %v", err)
 	}
-	if _, err := e.Decide(engine.Request{Kind: "ruby", Command: "ls"}); !errors.Is(err, engine.ErrKind) {
+	if _, err := e.Decide(context.Background(), engine.Request{Kind: "ruby", Command: "ls"}); !errors.Is(err, engine.ErrKind) {
 		t.Errorf("unknown kind: %v", err)
 	}
 }

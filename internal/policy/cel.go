@@ -59,6 +59,7 @@ type Request struct {
 type Impact struct {
 	EstimatedRows *int64
 	Reversible    *bool
+	Estimated     bool // an estimate was attempted: a nil EstimatedRows means it failed
 }
 
 func activation(req *Request, s *Subject) map[string]any {
@@ -71,8 +72,9 @@ func activation(req *Request, s *Subject) map[string]any {
 	for i, f := range u.Findings {
 		findings[i] = string(f.Kind)
 	}
-	impact := map[string]any{"estimated_rows": int64(UnknownRows), "rows_known": false, "reversible": false}
+	impact := map[string]any{"estimated_rows": int64(UnknownRows), "rows_known": false, "reversible": false, "estimated": false}
 	if req.Impact != nil {
+		impact["estimated"] = req.Impact.Estimated || req.Impact.EstimatedRows != nil
 		if req.Impact.EstimatedRows != nil {
 			impact["estimated_rows"] = *req.Impact.EstimatedRows
 			impact["rows_known"] = true

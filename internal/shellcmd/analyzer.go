@@ -1,6 +1,7 @@
 package shellcmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,10 +19,20 @@ type Limits struct {
 	MaxBytes int // longest command text (default 1 MiB)
 	MaxDepth int // nested shells, wrappers and function calls followed (default 10)
 	MaxUnits int // commands judged in one request (default 10,000)
+	// MaxSteps bounds the work of one analysis (default 300,000): every
+	// statement walked, including again for each function call and loop
+	// pass, is a step. Nested calls can otherwise make a short command
+	// take exponential time.
+	MaxSteps int
 }
 
-// DefaultLimits are the limits used when none are given.
-var DefaultLimits = Limits{MaxBytes: 1 << 20, MaxDepth: 10, MaxUnits: 10000}
+// Default limits, used for any limit left zero.
+const (
+	DefaultMaxBytes = 1 << 20
+	DefaultMaxDepth = 10
+	DefaultMaxUnits = 10000
+	DefaultMaxSteps = 300000
+)
 
 // Analyzer analyzes shell commands. It is safe for concurrent use.
 type Analyzer struct {
@@ -40,13 +51,16 @@ func New(kb *Knowledge, limits Limits) (*Analyzer, error) {
 		}
 	}
 	if limits.MaxBytes <= 0 {
-		limits.MaxBytes = DefaultLimits.MaxBytes
+		limits.MaxBytes = DefaultMaxBytes
 	}
 	if limits.MaxDepth <= 0 {
-		limits.MaxDepth = DefaultLimits.MaxDepth
+		limits.MaxDepth = DefaultMaxDepth
 	}
 	if limits.MaxUnits <= 0 {
-		limits.MaxUnits = DefaultLimits.MaxUnits
+		limits.MaxUnits = DefaultMaxUnits
+	}
+	if limits.MaxSteps <= 0 {
+		limits.MaxSteps = DefaultMaxSteps
 	}
 	a := &Analyzer{kb: kb, limits: limits}
 	a.parsers.New = func() any { return syntax.NewParser(syntax.Variant(syntax.LangBash)) }
@@ -70,9 +84,6 @@ func DefaultKnowledge() (*Knowledge, error) {
 	return defaultKB.kb, defaultKB.err
 }
 
-// Knowledge returns the analyzer's knowledge base.
-func (a *Analyzer) Knowledge() *Knowledge { return a.kb }
-
 // ErrEmpty is returned for a command with nothing to run.
 var ErrEmpty = errors.New("empty command")
 
@@ -82,6 +93,12 @@ var ErrEmpty = errors.New("empty command")
 // opaque unit. The error reports input that is not a command at all
 // (empty, too large, not UTF-8); the units then say the same.
 func (a *Analyzer) Analyze(src, workdir string) ([]analysis.Unit, error) {
+	return a.AnalyzeContext(context.Background(), src, workdir)
+}
+
+// AnalyzeContext is Analyze, stopped early when ctx is done: the analysis
+// then ends with a bound-exceeded unit, so the command is reviewed.
+func (a *Analyzer) AnalyzeContext(ctx context.Context, src, workdir string) ([]analysis.Unit, error) {
 	if err := a.check(src); err != nil {
 		kind := analysis.FindingUnparsable
 		if len(src) > a.limits.MaxBytes {
@@ -93,6 +110,7 @@ func (a *Analyzer) Analyze(src, workdir string) ([]analysis.Unit, error) {
 	}
 	w := &walker{
 		a:        a,
+		ctx:      ctx,
 		kb:       a.kb,
 		workdir:  cleanPath(workdir),
 		funcs:    map[string]*syntax.FuncDecl{},

@@ -1,6 +1,7 @@
 package shellcmd
 
 import (
+	"maps"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/analysis"
@@ -94,10 +95,9 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 	case "trap":
 		ops := operandsOf(rest)
 		if len(ops) >= 2 && ops[0].s != "-" && ops[0].s != "" {
-			// A trap runs later, at any point: what it assigns is unknown.
-			w.branch(sc, func(b *scope) { w.evalCode(b.inline("trap"), "trap", ops[:1], "trap") })
+			w.trap(sc, ops[0])
 		} else if len(ops) == 1 && !isSignal(ops[0].s) {
-			w.branch(sc, func(b *scope) { w.evalCode(b.inline("trap"), "trap", ops[:1], "trap") })
+			w.trap(sc, ops[0])
 		}
 		return true
 	case "alias":
@@ -309,7 +309,40 @@ func (w *walker) source(sc *scope, args []arg) {
 	w.interpretedScript(sc, u, f)
 	// Whatever the file defines is unknown from here on.
 	for n := range sc.vars {
-		sc.vars[n] = variable{}
+		sc.set(n, variable{})
 	}
 	w.add(u)
+}
+
+// trap analyzes the code of a trap, which runs later, at any point: what it
+// assigns is unknown from here on. It runs with the values variables have
+// then, so it is analyzed again at the end with every variable assigned
+// after this point unknown.
+func (w *walker) trap(sc *scope, code arg) {
+	w.branch(sc, func(b *scope) { w.evalCode(b.inline("trap"), "trap", []arg{code}, "trap") })
+	w.traps = append(w.traps, pendingTrap{code: code, sc: sc.child(), writes: maps.Clone(sc.writes)})
+}
+
+// pendingTrap is a trap to analyze again at the end of the walk.
+type pendingTrap struct {
+	code   arg
+	sc     *scope         // the shell when the trap was set
+	writes map[string]int // assignment counts then
+}
+
+// replayTraps analyzes each trap once more with the variables assigned
+// since it was set held unknown.
+func (w *walker) replayTraps() {
+	for _, t := range w.traps {
+		changed := false
+		for name, n := range t.sc.writes {
+			if n != t.writes[name] {
+				t.sc.vars[name] = variable{}
+				changed = true
+			}
+		}
+		if changed && !w.full {
+			w.evalCode(t.sc.inline("trap"), "trap", []arg{t.code}, "trap")
+		}
+	}
 }

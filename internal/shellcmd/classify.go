@@ -59,7 +59,8 @@ func parseArgs(p *Program, args []arg) *parsed {
 	subDone := level.Subcommands == nil
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		isOpt := ps.dd < 0 && strings.HasPrefix(a.static(), "-") && len(a.s) > 1 && !(a.dynamic && a.static() == "-")
+		isOpt := ps.dd < 0 && len(a.s) > 1 && (strings.HasPrefix(a.static(), "-") && !(a.dynamic && a.static() == "-") ||
+			level.PlusOptions && strings.HasPrefix(a.static(), "+") && !(a.dynamic && a.static() == "+"))
 		if ps.dd < 0 && !a.dynamic && a.s == "--" {
 			ps.dd = i
 			if level.StopAtOperand {
@@ -146,7 +147,7 @@ func parseOption(level *Program, ps *parsed, args []arg, i int) int {
 	}
 	// A cluster of short options: -rf is -r -f; -n5 is -n 5.
 	for j := 1; j < len(s); j++ {
-		o := "-" + s[j:j+1]
+		o := s[:1] + s[j:j+1]
 		if level.ValueOptions[o] {
 			if j+1 < len(s) {
 				add(o, withValue(a, strings.TrimPrefix(s[j+1:], "=")), true)
@@ -267,7 +268,12 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 	var setEffects *analysis.EffectSet
 	for _, o := range ps.opts {
 		if o.rule != nil && o.rule.Set != nil {
-			setEffects = o.rule.Set
+			// The last occurrence counts, and only a value that means yes:
+			// --dry-run=none and --dry-run=false really run.
+			setEffects = nil
+			if !o.hasVal || dryRunValue(o.val) {
+				setEffects = o.rule.Set
+			}
 		}
 		if o.rule != nil {
 			u.Effects |= o.rule.Effects
@@ -676,4 +682,17 @@ func (w *walker) finishUnit(sc *scope, u *analysis.Unit, args []arg) {
 		}
 	}
 	w.add(u)
+}
+
+// dryRunValue reports an option value that turns a dry run on: kubectl
+// --dry-run=client or =server, --dry-run=true.
+func dryRunValue(v arg) bool {
+	if v.dynamic {
+		return false
+	}
+	switch strings.ToLower(v.s) {
+	case "", "client", "server", "true", "yes", "1", "on":
+		return true
+	}
+	return false
 }

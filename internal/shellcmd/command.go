@@ -1,6 +1,7 @@
 package shellcmd
 
 import (
+	"net/url"
 	"path"
 	"regexp"
 	"strings"
@@ -388,8 +389,13 @@ func (w *walker) envEffects(sc *scope, name string, val arg, u *analysis.Unit) {
 		w.script(sc.nested(name+"=", 0, 0), val.s, name)
 	case searchPathVars[name]:
 		for _, dir := range strings.Split(val.s, ":") {
-			if dir == "" || dir == dyn || strings.HasPrefix(dir, "$") {
+			if dir == "" {
 				continue
+			}
+			if strings.Contains(dir, dyn) || strings.HasPrefix(dir, "$") {
+				x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, name+" loads code from a directory only known at run time")
+				x.Program = name
+				return
 			}
 			if _, c := w.classifyPath(sc, arg{s: dir, raw: dir, dynamic: strings.Contains(dir, dyn)}); c != analysis.Workspace && c != analysis.Home {
 				x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, name+" loads code from "+dir+", outside the workspace")
@@ -401,10 +407,10 @@ func (w *walker) envEffects(sc *scope, name string, val arg, u *analysis.Unit) {
 		if strings.ContainsAny(val.s, "/~.") && u != nil {
 			w.operand(sc, u, OperandWrite, withValue(val, val.s))
 		}
-	case name == "HOME" && (val.s == "~" || val.s == "/root" || strings.HasPrefix(val.s, "/home/")) && !val.dynamic:
+	case name == "HOME" && !val.dynamic && homeDir(val.s):
 	case name == "GOFLAGS" && !val.dynamic && !strings.Contains(val.s, "exec") && !strings.Contains(val.s, "vettool") &&
 		!strings.Contains(val.s, "overlay") && !strings.Contains(val.s, "modfile"):
-	case name == "GOPROXY" && !val.dynamic && (val.s == "direct" || val.s == "off" || strings.HasPrefix(val.s, "https://proxy.golang.org")):
+	case name == "GOPROXY" && !val.dynamic && goProxyOK(val.s):
 	case name == "NODE_OPTIONS" && !val.dynamic && benignNodeOptions(val.s):
 	case name == "KUBECONFIG" && !val.dynamic && allUnder(val.s, "~/.kube"):
 	case name == "KUBECONFIG":
@@ -427,8 +433,8 @@ func (w *walker) envEffects(sc *scope, name string, val arg, u *analysis.Unit) {
 			x.Effects = x.Effects.With(analysis.WorkspaceExec)
 		}
 	case name == "GIT_DIR" || name == "GIT_WORK_TREE" || name == "GIT_INDEX_FILE":
-		if u != nil {
-			u.AddFinding(analysis.FindingRetarget, name+" points git at "+val.display())
+		if d, ok := resolvePath(sc, val); u != nil && (!ok || w.classifyClean(d) != analysis.Workspace) {
+			u.AddFinding(analysis.FindingRetarget, name+" points git outside the workspace, at "+val.display())
 		}
 	case name == "KUBECONFIG" || name == "AWS_PROFILE" || name == "KUBE_CONTEXT" || name == "CLOUDSDK_CORE_PROJECT" ||
 		name == "GOOGLE_CLOUD_PROJECT" || name == "AZURE_SUBSCRIPTION_ID" || name == "TF_WORKSPACE" || name == "ENVIRONMENT" ||
@@ -502,13 +508,20 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 	for k, v := range env {
 		w.envEffects(sc, k, v, u)
 	}
-	workspaceScript := false
+	byName, workspace := true, false
 	if strings.Contains(prog, "/") {
-		workspaceScript = w.programPath(sc, u, name)
+		byName, workspace = w.programPath(sc, u, name)
+		if workspace {
+			// The workspace's own file, which may be anything: judged as
+			// workspace code and, when it has a program's name, as that
+			// program too (./rm -rf ~).
+			sc = sc.child()
+			sc.effects = sc.effects.With(analysis.WorkspaceExec)
+		}
 	}
 	p, ok := w.kb.Lookup(base)
-	if !ok {
-		if !workspaceScript {
+	if !ok || !byName {
+		if byName && !workspace {
 			u.Effects = u.Effects.With(analysis.Unknown)
 			u.AddFinding(analysis.FindingUnknownProgram, base+" is not in the knowledge base")
 		}
@@ -587,13 +600,44 @@ func benignNodeOptions(v string) bool {
 	return true
 }
 
+// allUnder reports whether every entry of a colon-separated list of paths
+// lies under dir, after cleaning (~/.kube/../../tmp is not under ~/.kube).
 func allUnder(list, dir string) bool {
 	for _, p := range strings.Split(list, ":") {
-		if p != dir && !strings.HasPrefix(p, dir+"/") && !strings.HasPrefix(p, "$HOME/.kube") {
+		if strings.HasPrefix(p, "$HOME/") {
+			p = "~" + strings.TrimPrefix(p, "$HOME")
+		}
+		if !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "~/") || !under(cleanPath(p), dir) {
 			return false
 		}
 	}
 	return true
+}
+
+// homeDir reports a value of HOME that is a real home directory: ~, /root
+// or /home/NAME, not a directory chosen for its configuration files.
+func homeDir(v string) bool {
+	c := cleanPath(v)
+	if c == "~" || c == "/root" {
+		return true
+	}
+	user, ok := strings.CutPrefix(c, "/home/")
+	return ok && user != "" && !strings.Contains(user, "/")
+}
+
+// goProxyOK reports a GOPROXY list whose every entry is the public Go
+// module proxy, direct or off.
+func goProxyOK(v string) bool {
+	for _, e := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '|' }) {
+		if e == "direct" || e == "off" {
+			continue
+		}
+		u, err := url.Parse(e)
+		if err != nil || u.Scheme != "https" || u.Host != "proxy.golang.org" || u.User != nil {
+			return false
+		}
+	}
+	return v != ""
 }
 
 func hasAnyPrefix(s string, prefixes []string) bool {
@@ -679,31 +723,34 @@ func (w *walker) withPrefix(sc *scope, env map[string]arg, f func()) {
 	}
 }
 
-// programPath handles a command named by path: ./build.sh runs a file from
-// the workspace; /usr/bin/rm is rm.
-func (w *walker) programPath(sc *scope, u *analysis.Unit, name arg) (workspaceScript bool) {
+// programPath handles a command named by path. An installed program
+// (/usr/bin/rm) is judged by its name: byName. A file in the workspace
+// (./build.sh, but also ./ls) is the workspace's own code, trusted as a
+// build is, and judged by its name too when it has a program's name;
+// anything else runs a file whose content is not analyzed.
+func (w *walker) programPath(sc *scope, u *analysis.Unit, name arg) (byName, workspace bool) {
 	shown, class := w.classifyPath(sc, name)
 	u.AddPath(analysis.Path{Value: shown, Class: class, Access: analysis.AccessExec})
-	if p, ok := resolvePath(sc, name); ok && w.written[p] {
+	p, resolved := resolvePath(sc, name)
+	if resolved && w.written[p] {
 		u.AddFinding(analysis.FindingDynamicCode, "runs "+shown+", which this command line wrote")
 	}
-	switch class {
-	case analysis.System:
-		return false // an installed program: classified by its name
-	case analysis.Workspace:
-		if _, known := w.kb.Lookup(path.Base(name.s)); !known {
-			u.Effects = u.Effects.With(analysis.WorkspaceExec)
-			u.AddFinding(analysis.FindingTrusted, "runs "+shown+" from the workspace")
-			if w.wroteCode() {
-				u.AddFinding(analysis.FindingDynamicCode, "runs workspace code after this command line changed code files")
-			}
-			return true
+	_, linked := w.links[p]
+	switch {
+	case class == analysis.System && resolved && binDirs[path.Dir(p)] && !linked:
+		return true, false
+	case class == analysis.Workspace && !linked:
+		u.Effects = u.Effects.With(analysis.WorkspaceExec)
+		u.AddFinding(analysis.FindingTrusted, "runs "+shown+" from the workspace")
+		if w.wroteCode() {
+			u.AddFinding(analysis.FindingDynamicCode, "runs workspace code after this command line changed code files")
 		}
+		return true, true
 	default:
 		u.Effects = u.Effects.With(analysis.Unknown)
 		u.AddFinding(analysis.FindingScript, "runs "+shown+", whose content is not analyzed")
 	}
-	return false
+	return false, false
 }
 
 // callFunction analyzes a call of a function defined in this command line,

@@ -48,13 +48,19 @@ func init() {
 // handleShell: bash -c CODE, bash SCRIPT, or bash reading its program from
 // standard input.
 func handleShell(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, args []arg, env map[string]arg) bool {
-	code, hasCode := ps.value("-c", "--command")
+	// -c is a flag: the code is the first operand and the rest are $0, $1...
+	// (fish also takes --command=CODE).
+	code, hasCode := ps.value("--command")
+	params := ps.operands
+	if !hasCode && ps.has("-c", "--command") && len(params) > 0 {
+		code, params, hasCode = params[0], params[1:], true
+	}
 	via := u.Program + " -c"
 	if hasCode {
 		c := sc.nested(via, 0, u.Scopes)
 		c.pos, c.posKnown, c.posDynamic = nil, true, false
-		if len(ps.operands) > 1 {
-			for _, a := range ps.operands[1:] {
+		if len(params) > 1 {
+			for _, a := range params[1:] {
 				c.pos = append(c.pos, a.s)
 				c.posDynamic = c.posDynamic || a.dynamic
 			}

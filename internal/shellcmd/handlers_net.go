@@ -120,7 +120,9 @@ func handleGit(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, a
 			}
 			w.gitConfig(sc, u, strings.ToLower(key), arg{s: val, raw: val, dynamic: o.val.dynamic || o.name == "--config-env"}, aliases)
 		case "--git-dir", "--work-tree":
-			u.AddFinding(analysis.FindingRetarget, o.name+" "+o.val.display()+" points git elsewhere")
+			if d, ok := resolvePath(sc, o.val); !ok || w.classifyClean(d) != analysis.Workspace {
+				u.AddFinding(analysis.FindingRetarget, o.name+" "+o.val.display()+" points git outside the workspace")
+			}
 		case "--exec-path":
 			if o.hasVal {
 				u.AddFinding(analysis.FindingCodeConfig, "--exec-path makes git run its commands from "+o.val.display())

@@ -69,6 +69,7 @@ type Program struct {
 	ChdirOptions   map[string]bool // options whose value is the directory the command works in (git -C)
 	LongSingleDash bool            // -name is one option, not a cluster
 	StopAtOperand  bool            // options end at the first operand (wrappers)
+	PlusOptions    bool            // +x is an option too (shells: +e, +o name)
 
 	Subcommands       map[string]*Program
 	UnknownSubcommand *analysis.EffectSet // effects for an operand that is not a known subcommand; nil = unknown

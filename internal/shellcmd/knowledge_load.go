@@ -38,6 +38,7 @@ type ProgramDTO struct {
 	ChdirOptions      string                 `yaml:"chdir_options"`
 	LongSingleDash    bool                   `yaml:"long_single_dash"`
 	StopAtOperand     bool                   `yaml:"stop_at_operand"`
+	PlusOptions       bool                   `yaml:"plus_options"`
 	Subcommands       map[string]*ProgramDTO `yaml:"subcommands"`
 	UnknownSubcommand *[]string              `yaml:"unknown_subcommand"` // pointer: unset means "unknown", [] means no effect
 	Bare              *[]string              `yaml:"bare"`               // pointer: unset means "as with operands"
@@ -207,7 +208,7 @@ func buildProgram(name string, d *ProgramDTO, parent *Program, path string) (*Pr
 		d = &ProgramDTO{}
 	}
 	p := &Program{Name: name, Handler: d.Handler, Note: d.Note, SkipOperands: d.SkipOperands,
-		LongSingleDash: d.LongSingleDash, StopAtOperand: d.StopAtOperand}
+		LongSingleDash: d.LongSingleDash, StopAtOperand: d.StopAtOperand, PlusOptions: d.PlusOptions}
 	if parent != nil {
 		p.ValueOptions = maps.Clone(parent.ValueOptions)
 		p.ContextOptions = maps.Clone(parent.ContextOptions)

@@ -66,6 +66,11 @@ func resolvePath(sc *scope, a arg) (p string, ok bool) {
 	if v == "" {
 		return "", false
 	}
+	if strings.HasPrefix(v, "/proc/") {
+		if v, ok = procLink(sc, v); !ok {
+			return "", false
+		}
+	}
 	switch {
 	case strings.HasPrefix(v, "/"), v == "~", strings.HasPrefix(v, "~/"):
 		return cleanPath(v), true
@@ -74,6 +79,51 @@ func resolvePath(sc *scope, a arg) (p string, ok bool) {
 	}
 	return "", false
 }
+
+// procLink follows the links under /proc/PID that the kernel resolves
+// before any "..": /proc/self/cwd/../x is x next to the working directory,
+// /proc/1/root/etc/shadow is /etc/shadow. ok is false when the target is
+// not known (another process's working directory, an open file).
+func procLink(sc *scope, v string) (string, bool) {
+	rest := strings.TrimPrefix(v, "/proc/")
+	pid, rest, _ := strings.Cut(rest, "/")
+	if pid == "self" || pid == "thread-self" || isDigits(pid) {
+		if after, ok := strings.CutPrefix(rest, "task/"); ok {
+			_, rest, _ = strings.Cut(after, "/")
+		}
+	}
+	link, tail, hasTail := strings.Cut(rest, "/")
+	switch link {
+	case "root":
+		return "/" + tail, true
+	case "cwd":
+		if (pid == "self" || pid == "thread-self") && sc.cwdKnown {
+			return sc.cwd + "/" + tail, true
+		}
+		return "", false
+	case "fd", "map_files", "exe":
+		if hasTail && strings.Contains(tail, "/") || link == "exe" && hasTail {
+			return "", false // a path through an open file or directory
+		}
+	}
+	return v, true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// binDirs hold installed programs: a program named by a path in one of
+// them is judged by its name (/usr/bin/rm is rm). Anywhere else, the path
+// is a file that happens to have a program's name.
+var binDirs = map[string]bool{"/bin": true, "/sbin": true, "/usr/bin": true, "/usr/sbin": true, "/usr/local/bin": true,
+	"/usr/local/sbin": true, "/usr/games": true, "/snap/bin": true, "/opt/homebrew/bin": true,
+	"/usr/lib/git-core": true, "/usr/libexec/git-core": true}
 
 // classifyPath says where a path argument lies.
 func (w *walker) classifyPath(sc *scope, a arg) (string, analysis.PathClass) {

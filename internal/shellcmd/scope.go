@@ -14,6 +14,7 @@ import (
 // and nested shells around it.
 type scope struct {
 	vars       map[string]variable
+	writes     map[string]int // assignments made to each name, in any scope of the walk (shared)
 	cwd        string
 	cwdKnown   bool
 	cwdAlt     string // where the shell still is if the last cd failed; "" if none
@@ -51,7 +52,7 @@ const (
 )
 
 func newScope(workdir string) *scope {
-	return &scope{vars: map[string]variable{}, cwd: workdir, cwdKnown: workdir != ""}
+	return &scope{vars: map[string]variable{}, writes: map[string]int{}, cwd: workdir, cwdKnown: workdir != ""}
 }
 
 func (sc *scope) lookup(name string) (variable, bool) {
@@ -59,7 +60,10 @@ func (sc *scope) lookup(name string) (variable, bool) {
 	return v, ok
 }
 
-func (sc *scope) set(name string, v variable) { sc.vars[name] = v }
+func (sc *scope) set(name string, v variable) {
+	sc.vars[name] = v
+	sc.writes[name]++
+}
 
 // child returns a copy for a subshell: changes made in it do not flow back.
 func (sc *scope) child() *scope {

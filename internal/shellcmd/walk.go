@@ -1,8 +1,10 @@
 package shellcmd
 
 import (
+	"context"
 	"maps"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -14,6 +16,7 @@ import (
 // walker interprets one command line statically.
 type walker struct {
 	a       *Analyzer
+	ctx     context.Context
 	kb      *Knowledge
 	workdir string
 	units   []analysis.Unit
@@ -30,11 +33,13 @@ type walker struct {
 	dataSeen map[string]bool      // variables already checked for code in their data
 	written  map[string]bool      // paths written earlier in this command line
 	seen     map[syntax.Node]bool // substitutions and commands already analyzed
-	full     bool                 // MaxUnits reached
+	full     bool                 // a bound was reached: stop walking
+	steps    int                  // statements walked, against MaxSteps
 	files    []parsedFile         // every parsed script, for the final sweep
 	srcs     []string             // the source of the script being walked, innermost last
 
 	aliasDefs []string // aliases in definition order
+	traps     []pendingTrap
 }
 
 // script parses src and runs it in sc. via names what fed it (bash -c,
@@ -91,16 +96,41 @@ func (w *walker) newUnit(sc *scope, argv []arg) *analysis.Unit {
 // add appends a finished unit, unless the bound is reached.
 func (w *walker) add(u *analysis.Unit) *analysis.Unit {
 	if len(w.units) >= w.a.limits.MaxUnits {
-		if !w.full {
-			w.full = true
-			b := analysis.Unit{Kind: analysis.KindShell, Text: "…", Effects: analysis.Effects(analysis.Unknown)}
-			b.AddFinding(analysis.FindingBoundExceeded, "more than "+itoa(w.a.limits.MaxUnits)+" commands; the rest were not judged")
-			w.units = append(w.units, b)
-		}
+		w.stop("more than " + itoa(w.a.limits.MaxUnits) + " commands; the rest were not judged")
 		return u
 	}
 	w.units = append(w.units, *u)
 	return &w.units[len(w.units)-1]
+}
+
+// stop ends the walk at a bound: what is left is not judged, and a
+// bound-exceeded unit says so, so that the command is reviewed.
+func (w *walker) stop(detail string) {
+	if w.full {
+		return
+	}
+	w.full = true
+	b := analysis.Unit{Kind: analysis.KindShell, Text: "…", Effects: analysis.Effects(analysis.Unknown)}
+	b.AddFinding(analysis.FindingBoundExceeded, detail)
+	w.units = append(w.units, b)
+}
+
+// step counts one statement walked and reports whether the walk may go
+// on: within the step budget and before the caller gave up.
+func (w *walker) step() bool {
+	if w.full {
+		return false
+	}
+	w.steps++
+	if w.steps > w.a.limits.MaxSteps {
+		w.stop("the analysis took more than " + itoa(w.a.limits.MaxSteps) + " steps (nested calls or loops); the rest was not judged")
+		return false
+	}
+	if w.steps&1023 == 0 && w.ctx != nil && w.ctx.Err() != nil {
+		w.stop("the analysis was stopped: " + w.ctx.Err().Error())
+		return false
+	}
+	return true
 }
 
 func (w *walker) stmts(sc *scope, ss []*syntax.Stmt) {
@@ -119,7 +149,7 @@ func (w *walker) branch(sc *scope, f func(c *scope)) {
 	f(c)
 	for name, v := range c.vars {
 		if old, ok := sc.vars[name]; !ok || !sameVar(old, v) {
-			sc.vars[name] = variable{}
+			sc.set(name, variable{})
 		}
 	}
 	if c.cwdKnown != sc.cwdKnown || c.cwd != sc.cwd {
@@ -140,7 +170,7 @@ func sameVar(a, b variable) bool {
 }
 
 func (w *walker) stmt(sc *scope, s *syntax.Stmt) {
-	if s == nil {
+	if s == nil || !w.step() {
 		return
 	}
 	start := len(w.units)
@@ -179,7 +209,7 @@ func (w *walker) stmt(sc *scope, s *syntax.Stmt) {
 			w.branch(sc, func(b *scope) { w.stmts(b, ic.Then) })
 		}
 	case *syntax.WhileClause:
-		w.branch(sc, func(b *scope) {
+		w.loop(sc, func(b *scope) {
 			w.stmts(b, c.Cond)
 			w.stmts(b, c.Do)
 		})
@@ -253,7 +283,7 @@ func (w *walker) arithm(sc *scope, x syntax.ArithmExpr) {
 			if n.Op >= syntax.Assgn && n.Op <= syntax.ShrAssgn {
 				if w, ok := n.X.(*syntax.Word); ok {
 					if lit := w.Lit(); lit != "" {
-						sc.vars[lit] = variable{}
+						sc.set(lit, variable{})
 					}
 				}
 			}
@@ -261,7 +291,7 @@ func (w *walker) arithm(sc *scope, x syntax.ArithmExpr) {
 			if n.Op == syntax.Inc || n.Op == syntax.Dec {
 				if w, ok := n.X.(*syntax.Word); ok {
 					if lit := w.Lit(); lit != "" {
-						sc.vars[lit] = variable{}
+						sc.set(lit, variable{})
 					}
 				}
 			}
@@ -330,21 +360,59 @@ func (w *walker) forClause(sc *scope, c *syntax.ForClause) {
 					w.stmts(b, c.Do)
 				})
 			}
-			sc.vars[name] = variable{}
+			sc.set(name, variable{})
 			return
 		}
-		w.branch(sc, func(b *scope) {
+		w.loop(sc, func(b *scope) {
 			b.set(name, variable{})
 			w.stmts(b, c.Do)
 		})
 	case *syntax.CStyleLoop:
 		w.arithm(sc, l.Init)
-		w.branch(sc, func(b *scope) {
+		w.loop(sc, func(b *scope) {
 			w.arithm(b, l.Cond)
-			w.arithm(b, l.Post)
 			w.stmts(b, c.Do)
+			w.arithm(b, l.Post)
 		})
 	}
+}
+
+// loop walks a loop body that may run any number of times: once from the
+// state before the loop, then once more from the state a pass leaves, so
+// that values carried from one iteration to the next are seen (x=ls; while
+// :; do $x; x=rm; done runs rm the second time). Units the second pass
+// finds again are dropped.
+func (w *walker) loop(sc *scope, body func(b *scope)) {
+	first := len(w.units)
+	w.branch(sc, body)
+	second := len(w.units)
+	saved := w.seen
+	w.seen = map[syntax.Node]bool{} // substitutions are analyzed again with the new values
+	w.branch(sc, body)
+	maps.Copy(saved, w.seen)
+	w.seen = saved
+	w.dedupe(first, second)
+}
+
+// dedupe drops the units from second on that repeat one in
+// w.units[first:second].
+func (w *walker) dedupe(first, second int) {
+	if second == len(w.units) {
+		return
+	}
+	byText := map[string][]int{}
+	for i := first; i < second; i++ {
+		byText[w.units[i].Text] = append(byText[w.units[i].Text], i)
+	}
+	kept := w.units[:second]
+	for i := second; i < len(w.units); i++ {
+		u := &w.units[i]
+		if !slices.ContainsFunc(byText[u.Text], func(j int) bool { return reflect.DeepEqual(&w.units[j], u) }) {
+			kept = append(kept, *u)
+		}
+	}
+	clear(w.units[len(kept):])
+	w.units = kept
 }
 
 // pipeline runs each side of a pipe in its own subshell, with the left
@@ -589,6 +657,7 @@ func (w *walker) substitutionNode(sc *scope, n syntax.Node) bool {
 // were defined but never called, and any substitution or command the walk
 // missed; then it relates units to each other (data flows).
 func (w *walker) finish(sc *scope) {
+	w.replayTraps()
 	for _, name := range slices.Sorted(maps.Keys(w.funcs)) {
 		fd := w.funcs[name]
 		if !w.called[name] && !w.full {

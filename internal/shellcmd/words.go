@@ -454,6 +454,11 @@ func (w *walker) fields(sc *scope, words []*syntax.Word) []arg {
 			out = append(out, arg{s: dyn, raw: raw, dynamic: true, glob: glob, src: src, decoded: decoded, secretVar: secretVar})
 			continue
 		}
+		if len(fs) == 0 && dynamic {
+			// ${a[1]}, ${x:1}, "${@:2}" of values not known here expand to
+			// nothing in the analysis, but to anything at run time.
+			fs = []string{dyn}
+		}
 		for _, f := range fs {
 			out = append(out, arg{s: f, raw: raw, dynamic: dynamic || strings.Contains(f, dyn), glob: glob, src: src,
 				decoded: decoded, secretVar: secretVar, listed: listed})
