@@ -24,6 +24,7 @@ const (
 	FindingForkBomb       FindingKind = "fork-bomb"           // a function that spawns itself
 	FindingUnknownProgram FindingKind = "unknown-program"     // a program the knowledge base does not know
 	FindingUnknownSub     FindingKind = "unknown-subcommand"  // a subcommand the knowledge base does not know
+	FindingUnknownOption  FindingKind = "unknown-option"      // an option the knowledge base does not know, where it matters
 	FindingUnknownFunc    FindingKind = "unknown-function"    // an SQL function whose effects are not known
 	FindingDangerousFunc  FindingKind = "dangerous-function"  // an SQL function with server-side effects
 	FindingNoWhere        FindingKind = "no-where"            // UPDATE/DELETE without WHERE

@@ -61,7 +61,7 @@ var knownFindings = func() map[analysis.FindingKind]bool {
 		analysis.FindingDynamicCode, analysis.FindingStdinToShell, analysis.FindingInlineCode, analysis.FindingHeredocShell,
 		analysis.FindingInteractive, analysis.FindingScript, analysis.FindingDepthExceeded, analysis.FindingBoundExceeded,
 		analysis.FindingExecEnv, analysis.FindingObfuscated, analysis.FindingForkBomb, analysis.FindingUnknownProgram,
-		analysis.FindingUnknownSub, analysis.FindingUnknownFunc, analysis.FindingDangerousFunc, analysis.FindingNoWhere,
+		analysis.FindingUnknownSub, analysis.FindingUnknownOption, analysis.FindingUnknownFunc, analysis.FindingDangerousFunc, analysis.FindingNoWhere,
 		analysis.FindingTautology, analysis.FindingCTEWrite, analysis.FindingServerFile, analysis.FindingServerProgram,
 		analysis.FindingRoleChange, analysis.FindingSystemConfig, analysis.FindingReverseShell, analysis.FindingRemoteExec,
 		analysis.FindingSecretFlow, analysis.FindingSecretNetwork, analysis.FindingDataInURL, analysis.FindingPathOverride,

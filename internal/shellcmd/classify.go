@@ -399,6 +399,15 @@ func (w *walker) verbs(u *analysis.Unit, final *Program, ps *parsed) {
 
 // operand records what one operand or option value is.
 func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
+	if mode == OperandOutput {
+		mode = OperandWrite
+		if cmd, ok := strings.CutPrefix(a.s, "|"); ok || strings.HasPrefix(a.s, "!") || a.dynamic && a.static() == "" {
+			if !ok {
+				cmd = strings.TrimPrefix(a.s, "!")
+			}
+			mode, a = OperandCommand, withValue(a, cmd)
+		}
+	}
 	switch mode {
 	case OperandNone, "":
 	case OperandRead, OperandList, OperandMeta, OperandWrite, OperandDelete, OperandExec, OperandUpload:

@@ -37,15 +37,16 @@ const (
 	OperandCommand OperandMode = "command"  // a shell command string
 	OperandUpload  OperandMode = "upload"   // local files sent over the network
 	OperandSource  OperandMode = "source"   // where code comes from: a local path, or a URL that fetches it
+	OperandOutput  OperandMode = "output"   // a file written or, as "|cmd" or "!cmd", a command fed the output (strace -o)
 )
 
 func parseOperandMode(s string) (OperandMode, error) {
 	switch m := OperandMode(s); m {
 	case OperandNone, OperandRead, OperandList, OperandMeta, OperandWrite, OperandDelete, OperandExec, OperandURL, OperandHost,
-		OperandSQL, OperandCode, OperandCommand, OperandUpload, OperandSource:
+		OperandSQL, OperandCode, OperandCommand, OperandUpload, OperandSource, OperandOutput:
 		return m, nil
 	}
-	return "", fmt.Errorf("unknown operand mode %q (want none, read, list, metadata, write, delete, exec, url, host, sql, code, command, upload or source)", s)
+	return "", fmt.Errorf("unknown operand mode %q (want none, read, list, metadata, write, delete, exec, url, host, sql, code, command, upload, source or output)", s)
 }
 
 // Program is what the knowledge base says about one program, or one
@@ -111,6 +112,7 @@ type Wrapper struct {
 	Separator      string          // the command follows this operand (kubectl exec ... -- cmd)
 	Optional       bool            // without a command the program does its own thing
 	Remote         bool            // the command runs on another host or container
+	ClosedOptions  bool            // every option is listed: an unknown one makes the command unknown
 	BareFinding    analysis.FindingKind
 }
 

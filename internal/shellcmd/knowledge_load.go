@@ -78,6 +78,7 @@ type WrapperDTO struct {
 	Separator      string `yaml:"separator"`
 	Optional       bool   `yaml:"optional"`
 	Remote         bool   `yaml:"remote"`
+	ClosedOptions  bool   `yaml:"closed_options"`
 	BareFinding    string `yaml:"bare_finding"`
 }
 
@@ -305,7 +306,7 @@ func buildProgram(name string, d *ProgramDTO, parent *Program, path string) (*Pr
 	if w := d.Wrapper; w != nil {
 		p.Wrapper = &Wrapper{SkipOperands: w.SkipOperands, Assignments: w.Assignments, Join: w.Join,
 			CommandOptions: nameSet(w.CommandOptions, nil), Separator: w.Separator, Optional: w.Optional,
-			Remote: w.Remote, BareFinding: analysis.FindingKind(w.BareFinding)}
+			Remote: w.Remote, ClosedOptions: w.ClosedOptions, BareFinding: analysis.FindingKind(w.BareFinding)}
 		p.StopAtOperand = true
 		for o := range p.Wrapper.CommandOptions {
 			p.ValueOptions[o] = true

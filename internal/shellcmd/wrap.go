@@ -20,6 +20,16 @@ func (w *walker) wrap(sc *scope, u *analysis.Unit, p *Program, ps *parsed, args 
 		scopes = scopes.With(analysis.Remote)
 	}
 	nsc := sc.nested(via, inherit, scopes) // sc already has any -C/--chdir applied
+	if wr.ClosedOptions {
+		for _, o := range ps.opts {
+			if _, known := o.level.Options[o.name]; !known && !o.level.ValueOptions[o.name] {
+				// It may take a value, and then the command starts later.
+				u.Effects = u.Effects.With(analysis.Unknown)
+				u.AddFinding(analysis.FindingUnknownOption, via+" "+o.name+" is not a known option: where the command starts is unclear")
+				break
+			}
+		}
+	}
 	hadCommand := false
 	for _, o := range ps.opts {
 		if o.hasVal && wr.CommandOptions[o.name] {
