@@ -202,7 +202,7 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 			if a.s == "-x" && i+1 < len(rest) {
 				// bind -x 'KEY: cmd' runs cmd on a key press.
 				_, cmd, _ := strings.Cut(rest[i+1].s, ":")
-				w.evalCode(sc.nested("bind -x", 0, 0), "bind -x", []arg{withValue(rest[i+1], strings.Trim(strings.TrimSpace(cmd), `"'`))}, "bind -x")
+				w.evalCode(sc.nestedSame("bind -x"), "bind -x", []arg{withValue(rest[i+1], strings.Trim(strings.TrimSpace(cmd), `"'`))}, "bind -x")
 			}
 		}
 		return true

@@ -475,8 +475,14 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 		return
 	}
 	if h, ok := w.hashed[name.s]; ok && !strings.Contains(name.s, "/") {
-		args = append([]arg{h}, args[1:]...)
-		name = h
+		if !sc.fresh {
+			args = append([]arg{h}, args[1:]...)
+			name = h
+		} else {
+			// The hash entry may or may not apply (an exported table, or
+			// none): judge both.
+			w.command(sc, append([]arg{h}, args[1:]...), env)
+		}
 	}
 	w.evaluatedArgs(sc, args)
 	prog := name.s
@@ -485,17 +491,22 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 		base = path.Base(prog)
 	}
 	if !strings.Contains(prog, "/") {
+		// In this shell a function hides the program of the same name.
+		// Started fresh (sudo, xargs, bash -c) the program runs, or an
+		// exported function: judge both.
 		if fd, ok := w.funcs[prog]; ok {
 			w.withPrefix(sc, env, func() { w.callFunction(sc, prog, fd, args) })
-			return
-		}
-		if text, ok := w.aliases[prog]; ok {
+			if !sc.fresh {
+				return
+			}
+		} else if text, ok := w.aliases[prog]; ok {
 			w.called["alias "+prog] = true
 			delete(w.aliases, prog) // aliases do not expand recursively
 			rest := append([]string{text}, quoteAll(args2strings(args[1:]))...)
-			w.script(sc.nested("alias "+prog, 0, 0), strings.Join(rest, " "), "alias "+prog)
+			w.script(sc.nestedSame("alias "+prog), strings.Join(rest, " "), "alias "+prog)
 			w.aliases[prog] = text
-			return
+			// Whether bash expands it depends on expand_aliases and on
+			// where the line was split: the program may run instead.
 		}
 		handled := false
 		w.withPrefix(sc, env, func() { handled = w.builtin(sc, args, env) })
@@ -563,7 +574,7 @@ func (w *walker) evaluatedArgs(sc *scope, args []arg) {
 		switch {
 		case (name == "mapfile" || name == "readarray") && prev == "-C",
 			(name == "compgen" || name == "complete") && prev == "-C":
-			c := sc.nested(name+" "+prev, 0, 0)
+			c := sc.nestedSame(name+" "+prev)
 			w.evalCode(c, name+" "+prev, []arg{a}, name+" runs a callback")
 		case (name == "compgen" || name == "complete") && prev == "-F":
 			if fd, ok := w.funcs[a.s]; ok {

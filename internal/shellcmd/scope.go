@@ -24,6 +24,11 @@ type scope struct {
 
 	stdin *stdinInfo // where the current command's standard input comes from
 
+	// fresh: a program or a new shell started from here (sudo ls, xargs
+	// rm, bash -c) does not see this shell's functions, aliases and hash
+	// table, so a name is judged as the program too, not only as them.
+	fresh bool
+
 	// Inherited by every unit found in this scope.
 	via     []string
 	effects analysis.EffectSet
@@ -80,6 +85,16 @@ func (sc *scope) nested(via string, effects analysis.EffectSet, scopes analysis.
 	c.effects |= effects
 	c.scopes |= scopes
 	c.depth++
+	c.fresh = true
+	return c
+}
+
+// nestedSame returns a scope for code run by this same shell later or
+// again (backquotes, an alias, a callback): nested, but with the shell's
+// own functions and aliases.
+func (sc *scope) nestedSame(via string) *scope {
+	c := sc.nested(via, 0, 0)
+	c.fresh = sc.fresh
 	return c
 }
 

@@ -617,7 +617,7 @@ func (w *walker) substitution(sc *scope, n syntax.Node, stmts []*syntax.Stmt) {
 		if l >= 0 && r <= len(src) && l < r {
 			raw := src[l+1 : r]
 			if un := unescapeBackquotes(raw); un != raw {
-				w.script(c.nested("`...`", 0, 0), un, "backquotes")
+				w.script(c.nestedSame("`...`"), un, "backquotes")
 				return
 			}
 		}
@@ -664,13 +664,13 @@ func (w *walker) finish(sc *scope) {
 			w.called[name] = true
 			c := sc.child()
 			c.posKnown, c.posDynamic = true, true
-			w.stmt(c.nested(name+"()", 0, 0), fd.Body)
+			w.stmt(c.nestedSame(name+"()"), fd.Body)
 		}
 	}
 	for _, name := range w.aliasDefs {
 		if text, ok := w.aliases[name]; ok && !w.called["alias "+name] {
 			w.called["alias "+name] = true
-			w.script(sc.nested("alias "+name, 0, 0), text, "alias "+name)
+			w.script(sc.nestedSame("alias "+name), text, "alias "+name)
 		}
 	}
 	for _, pf := range w.files {
