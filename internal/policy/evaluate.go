@@ -11,12 +11,19 @@ type Outcome struct {
 }
 
 // Evaluate decides one unit. Deny beats review beats allow; no match means
-// the policy default. A condition that cannot be evaluated counts as
-// matching for a deny or review rule and as not matching for an allow rule:
-// a broken condition can only make the decision stricter.
+// the class's default, or the policy's. A condition that cannot be
+// evaluated counts as matching for a deny or review rule and as not
+// matching for an allow rule: a broken condition can only make the
+// decision stricter. A review needs the most approvals any matching review
+// rule or the class asks for.
 func (p *Policy) Evaluate(req *Request, s *Subject) Outcome {
+	class := p.Classes[s.Class]
 	out := Outcome{Decision: p.Default, Rule: "default", Reason: "no rule matched; the policy default applies"}
+	if class.Default != "" {
+		out.Decision, out.Reason = class.Default, "no rule matched; the default of class "+s.Class+" applies"
+	}
 	var best *Rule
+	approvals := 0
 	for _, r := range p.Rules {
 		if !r.Match.matches(s) {
 			continue
@@ -36,6 +43,9 @@ func (p *Policy) Evaluate(req *Request, s *Subject) Outcome {
 		if best == nil || r.Decision.Stricter(best.Decision) {
 			best = r
 		}
+		if r.Decision == Review {
+			approvals = max(approvals, r.Approvals)
+		}
 	}
 	if best != nil {
 		out.Decision, out.Rule = best.Decision, best.ID
@@ -43,13 +53,7 @@ func (p *Policy) Evaluate(req *Request, s *Subject) Outcome {
 		if out.Reason == "" {
 			out.Reason = best.Description
 		}
-		out.Approvals = best.Approvals
 	}
-	if out.Approvals == 0 {
-		out.Approvals = p.Classes[s.Class].Approvals
-	}
-	if out.Approvals == 0 {
-		out.Approvals = 1
-	}
+	out.Approvals = max(approvals, class.Approvals, 1)
 	return out
 }

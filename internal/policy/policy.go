@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -58,7 +59,8 @@ var Classes = []string{"read-only", "non-critical", "customer-data", "production
 
 // Class is the policy's settings for one target class.
 type Class struct {
-	Approvals int // distinct reviewers a review needs
+	Approvals int      // distinct reviewers a review needs, at least
+	Default   Decision // for commands no rule matches; "" means the policy's default
 }
 
 // Policy is a loaded, validated policy.
@@ -107,7 +109,8 @@ type fileDTO struct {
 }
 
 type classDTO struct {
-	Approvals int `yaml:"approvals"`
+	Approvals *int   `yaml:"approvals"` // pointer: 0 is an error, not "unset"
+	Default   string `yaml:"default"`
 }
 
 type ruleDTO struct {
@@ -161,10 +164,24 @@ func Parse(src []byte) (*Policy, error) {
 		if c == nil {
 			continue
 		}
-		if c.Approvals < 1 || c.Approvals > 10 {
-			return nil, yamlstrict.Errorf("classes."+name+".approvals", "want 1 to 10 distinct reviewers, got %d", c.Approvals)
+		cl := p.Classes[name]
+		if c.Approvals != nil {
+			if *c.Approvals < 1 || *c.Approvals > 10 {
+				return nil, yamlstrict.Errorf("classes."+name+".approvals", "want 1 to 10 distinct reviewers, got %d", *c.Approvals)
+			}
+			cl.Approvals = *c.Approvals
 		}
-		p.Classes[name] = Class{Approvals: c.Approvals}
+		if c.Default != "" {
+			d, err := parseDecision(c.Default)
+			if err != nil {
+				return nil, yamlstrict.Errorf("classes."+name+".default", "%v", err)
+			}
+			if d == Allow {
+				return nil, yamlstrict.Errorf("classes."+name+".default", "a class default cannot be allow: a command no rule understands must never run unreviewed; use review or deny")
+			}
+			cl.Default = d
+		}
+		p.Classes[name] = cl
 	}
 	env, err := celEnv()
 	if err != nil {
@@ -261,6 +278,9 @@ func buildRule(env *cel.Env, d *ruleDTO, rp string) (*Rule, error) {
 		m, err := d.Match.build(rp + ".match")
 		if err != nil {
 			return nil, err
+		}
+		if reflect.ValueOf(m).IsZero() && d.Condition == "" {
+			return nil, yamlstrict.Errorf(rp+".match", "an empty match matches every command; name what the rule is about, or use the policy's default")
 		}
 		r.Match = m
 	}

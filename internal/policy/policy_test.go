@@ -108,6 +108,56 @@ rules:
 	}
 }
 
+// TestApprovalsNeverBelowClass: a rule can ask for more reviewers than its
+// class, never fewer (SPEC §1: financial needs two).
+func TestApprovalsNeverBelowClass(t *testing.T) {
+	p := mustParse(t, `
+version: 1
+rules:
+  - {id: one, match: {effects: [local-write]}, decision: review, approvals: 1}
+  - {id: three, match: {effects: [destructive]}, decision: review, approvals: 3}
+`)
+	tests := []struct {
+		name  string
+		u     *analysis.Unit
+		class string
+		want  int
+	}{
+		{"rule below class", unit(analysis.LocalWrite), "financial", 2},
+		{"rule above class", unit(analysis.Destructive), "financial", 3},
+		{"most demanding matching rule", unit(analysis.LocalWrite, analysis.Destructive), "non-critical", 3},
+	}
+	for _, tt := range tests {
+		out := p.Evaluate(&policy.Request{}, &policy.Subject{Unit: tt.u, Class: tt.class})
+		if out.Decision != policy.Review || out.Approvals != tt.want {
+			t.Errorf("%s: got %s with %d approvals, want review with %d", tt.name, out.Decision, out.Approvals, tt.want)
+		}
+	}
+}
+
+// TestClassDefault: a command no rule matches gets its class's default,
+// else the policy's.
+func TestClassDefault(t *testing.T) {
+	p := mustParse(t, `
+version: 1
+default: review
+classes:
+  production: {default: deny}
+rules:
+  - {id: reads, match: {only_effects: [read]}, decision: allow}
+`)
+	for class, want := range map[string]policy.Decision{"production": policy.Deny, "non-critical": policy.Review} {
+		out := p.Evaluate(&policy.Request{}, &policy.Subject{Unit: unit(analysis.Network, analysis.LocalWrite), Class: class})
+		if out.Decision != want || out.Rule != "default" {
+			t.Errorf("%s: got %s by %s, want %s by default", class, out.Decision, out.Rule, want)
+		}
+	}
+	out := p.Evaluate(&policy.Request{}, &policy.Subject{Unit: unit(analysis.Read), Class: "production"})
+	if out.Decision != policy.Allow {
+		t.Errorf("a matching rule still decides: got %s", out.Decision)
+	}
+}
+
 // TestBrokenConditionFailsClosed: a condition that errors at run time can
 // make a decision stricter, never looser.
 func TestBrokenConditionFailsClosed(t *testing.T) {
