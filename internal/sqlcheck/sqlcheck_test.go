@@ -60,6 +60,13 @@ var (
 )
 
 // deleteWhere is the expectation for "DELETE FROM t WHERE <cond>".
+// deleteWhereTU is deleteWhere for a statement that names tables t and u.
+func deleteWhereTU(where string) stmt {
+	s := deleteWhere(where)
+	s.Tables = []string{"t", "u"}
+	return s
+}
+
 func deleteWhere(where string) stmt {
 	s := stmt{Type: "delete", Class: sqlcheck.ClassWrite, Tables: []string{"t"}, Where: where,
 		Effects: []analysis.Effect{destructive, mutation}}
@@ -153,7 +160,22 @@ var parseTests = []struct {
 	{name: "where-1=1-and-filter", sql: "DELETE FROM t WHERE 1=1 AND id = 5", want: []stmt{deleteWhere("present")}},
 	{name: "where-column-differs-from-itself", sql: "DELETE FROM t WHERE id <> id", want: []stmt{deleteWhere("present")}},
 	{name: "where-false-or-filter", sql: "DELETE FROM t WHERE 1 = 2 OR id = 3", want: []stmt{deleteWhere("present")}},
-	{name: "where-qualified-and-bare-column", sql: "DELETE FROM t WHERE t.id = id", want: []stmt{deleteWhere("present")}},
+	{name: "where-qualified-and-bare-column", sql: "DELETE FROM t WHERE t.id = id", want: []stmt{deleteWhere("always-true")}},
+	{name: "where-or-row-independent", sql: "DELETE FROM t WHERE id = 1 OR 'x' ~ 'x'", want: []stmt{deleteWhere("always-true")}},
+	{name: "where-not-distinct-from-itself", sql: "DELETE FROM t WHERE id IS NOT DISTINCT FROM id", want: []stmt{deleteWhere("always-true")}},
+	{name: "where-distinct-from-itself", sql: "DELETE FROM t WHERE id IS DISTINCT FROM id OR id = 4", want: []stmt{deleteWhere("present")}},
+	{name: "where-or-complement", sql: "DELETE FROM t WHERE id = 1 OR id <> 1", want: []stmt{deleteWhere("always-true")}},
+	{name: "where-or-complement-order", sql: "DELETE FROM t WHERE id < 10 OR id >= 10", want: []stmt{deleteWhere("always-true")}},
+	{name: "where-or-not-complement", sql: "DELETE FROM t WHERE id < 10 OR id > 10", want: []stmt{deleteWhere("present")}},
+	{name: "where-in-self-subquery", sql: "DELETE FROM t WHERE id IN (SELECT id FROM t)", want: []stmt{deleteWhere("always-true")}},
+	{name: "where-in-other-subquery", sql: "DELETE FROM t WHERE id IN (SELECT t_id FROM u)", want: []stmt{deleteWhereTU("present")}},
+	{name: "where-in-own-column", sql: "DELETE FROM t WHERE id IN (id, 3)", want: []stmt{deleteWhere("always-true")}},
+	{name: "where-any-array-own-column", sql: "DELETE FROM t WHERE id = ANY(ARRAY[id])", want: []stmt{deleteWhere("always-true")}},
+	{name: "where-cast-and-collate", sql: `DELETE FROM t WHERE id::text = id::text COLLATE "C"`, want: []stmt{deleteWhere("always-true")}},
+	{name: "where-uncorrelated-exists", sql: "DELETE FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.id = 5)", want: []stmt{deleteWhereTU("always-true")}},
+	{name: "where-correlated-exists", sql: "DELETE FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.t_id = t.id)", want: []stmt{deleteWhereTU("present")}},
+	{name: "where-only-other-table", sql: "DELETE FROM t USING u WHERE u.id = 5", want: []stmt{deleteWhereTU("always-true")}},
+	{name: "where-joins-other-table", sql: "DELETE FROM t USING u WHERE u.t_id = t.id AND u.id = 5", want: []stmt{deleteWhereTU("present")}},
 	{name: "where-constant-not-in", sql: "DELETE FROM t WHERE 1 NOT IN (2)", want: []stmt{deleteWhere("always-true")}},
 	{name: "where-is-null", sql: "DELETE FROM t WHERE x IS NULL", want: []stmt{deleteWhere("present")}},
 
@@ -289,8 +311,16 @@ var parseTests = []struct {
 		want: []stmt{{Type: "reset", Class: sqlcheck.ClassPrivilege, Findings: []analysis.FindingKind{roleChange}}}},
 	{name: "reset-harmless-setting", sql: "RESET search_path",
 		want: []stmt{{Type: "set", Class: sqlcheck.ClassRead, NoFindings: []analysis.FindingKind{roleChange}}}},
-	{name: "set-search-path", sql: "SET search_path = s",
-		want: []stmt{{Type: "set", Class: sqlcheck.ClassRead, NoFindings: []analysis.FindingKind{roleChange}}}},
+	{name: "set-search-path", sql: "SET search_path = evil, pg_catalog",
+		want: []stmt{{Type: "set", Class: sqlcheck.ClassPrivilege, Findings: []analysis.FindingKind{analysis.FindingSystemConfig}}}},
+	{name: "set-log-statement", sql: "SET log_statement = 'none'",
+		want: []stmt{{Type: "set", Class: sqlcheck.ClassPrivilege, Findings: []analysis.FindingKind{analysis.FindingSystemConfig}}}},
+	{name: "set-harmless", sql: "SET LOCAL statement_timeout = '5s'",
+		want: []stmt{{Type: "set", Class: sqlcheck.ClassRead, NoFindings: []analysis.FindingKind{analysis.FindingSystemConfig}}}},
+	{name: "discard-all", sql: "DISCARD ALL",
+		want: []stmt{{Type: "discard", Class: sqlcheck.ClassPrivilege, Findings: []analysis.FindingKind{roleChange}}}},
+	{name: "discard-plans", sql: "DISCARD PLANS",
+		want: []stmt{{Type: "discard", Class: sqlcheck.ClassRead, NoFindings: []analysis.FindingKind{roleChange}}}},
 	{name: "set-session-replication-role", sql: "SET session_replication_role = replica",
 		want: []stmt{{Type: "set", Class: sqlcheck.ClassPrivilege, Findings: []analysis.FindingKind{roleChange}}}},
 	{name: "set-read-only-off", sql: "SET default_transaction_read_only = off",

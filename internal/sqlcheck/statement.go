@@ -118,13 +118,13 @@ func (w *stmtWalker) classify(node *pg.Node) {
 		w.set("update", ClassWrite)
 		w.catalogWrite(n.UpdateStmt.Relation)
 		w.u.AddFinding(analysis.FindingIrreversible, "UPDATE overwrites the old values")
-		w.where("UPDATE", n.UpdateStmt.WhereClause, true)
+		w.where("UPDATE", n.UpdateStmt.WhereClause, targetOf(n.UpdateStmt.Relation), true)
 	case *pg.Node_DeleteStmt:
 		w.set("delete", ClassWrite)
 		w.catalogWrite(n.DeleteStmt.Relation)
 		w.effects(analysis.Destructive)
 		w.u.AddFinding(analysis.FindingIrreversible, "deleted rows cannot be recovered")
-		w.where("DELETE", n.DeleteStmt.WhereClause, true)
+		w.where("DELETE", n.DeleteStmt.WhereClause, targetOf(n.DeleteStmt.Relation), true)
 	case *pg.Node_MergeStmt:
 		w.set("merge", ClassWrite)
 		w.merge(n.MergeStmt, true)
@@ -272,7 +272,13 @@ func (w *stmtWalker) classify(node *pg.Node) {
 		if q := n.DeclareCursorStmt.Query; q != nil {
 			w.classify(q)
 		}
-	case *pg.Node_FetchStmt, *pg.Node_ClosePortalStmt, *pg.Node_DeallocateStmt, *pg.Node_DiscardStmt,
+	case *pg.Node_DiscardStmt:
+		w.set("discard", ClassRead)
+		if n.DiscardStmt.Target == pg.DiscardMode_DISCARD_ALL {
+			w.set("discard", ClassPrivilege)
+			w.u.AddFinding(analysis.FindingRoleChange, "DISCARD ALL resets the session's role and settings, which can undo a restriction")
+		}
+	case *pg.Node_FetchStmt, *pg.Node_ClosePortalStmt, *pg.Node_DeallocateStmt,
 		*pg.Node_ConstraintsSetStmt, *pg.Node_ListenStmt, *pg.Node_UnlistenStmt:
 		w.set(stmtName(node), ClassRead)
 	case *pg.Node_NotifyStmt:
@@ -362,7 +368,7 @@ func stmtName(node *pg.Node) string {
 	return sb.String()
 }
 
-func (w *stmtWalker) where(verb string, where *pg.Node, top bool) {
+func (w *stmtWalker) where(verb string, where *pg.Node, t *target, top bool) {
 	state := "present"
 	switch {
 	case where == nil:
@@ -371,6 +377,9 @@ func (w *stmtWalker) where(verb string, where *pg.Node, top bool) {
 	case tautology(where):
 		state = "always-true"
 		w.u.AddFinding(analysis.FindingTautology, verb+" with a WHERE that is always true affects every row")
+	case !filtersTarget(where, t):
+		state = "always-true"
+		w.u.AddFinding(analysis.FindingTautology, verb+" with a WHERE that does not tell the rows of "+t.name+" apart affects every row")
 	}
 	if state != "present" {
 		w.scope(analysis.Bulk)
@@ -556,7 +565,35 @@ func (w *stmtWalker) variableSet(v *pg.VariableSetStmt) {
 			w.set("set", ClassPrivilege)
 			w.u.AddFinding(analysis.FindingRoleChange, "turns row-level security off")
 		}
+	default:
+		if !harmlessSetting(name) {
+			// search_path can put someone else's functions first, log_*
+			// can hide what runs, and extensions add settings of their own.
+			w.set("set", ClassPrivilege)
+			w.u.AddFinding(analysis.FindingSystemConfig, "SET "+name+" is not a setting known to be harmless")
+		}
 	}
+}
+
+// harmlessSetting reports session settings that change formatting,
+// resource limits or plans, not what runs or who runs it.
+func harmlessSetting(name string) bool {
+	switch name {
+	case "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout",
+		"transaction_timeout", "work_mem", "maintenance_work_mem", "temp_buffers", "timezone", "time zone", "datestyle",
+		"intervalstyle", "client_encoding", "names", "application_name", "extra_float_digits", "client_min_messages",
+		"bytea_output", "random_page_cost", "seq_page_cost", "effective_cache_size", "jit",
+		"max_parallel_workers_per_gather", "default_statistics_target", "lc_messages", "lc_monetary", "lc_numeric",
+		"lc_time", "standard_conforming_strings", "transaction_isolation", "default_transaction_isolation",
+		"xmloption", "xmlbinary", "geqo", "from_collapse_limit", "join_collapse_limit", "cursor_tuple_fraction",
+		"plan_cache_mode", "default_text_search_config", "vacuum_cost_delay", "vacuum_cost_limit",
+		"parallel_setup_cost", "parallel_tuple_cost", "cpu_tuple_cost", "cpu_operator_cost", "cpu_index_tuple_cost",
+		"constraint_exclusion", "deadlock_timeout", "synchronous_commit", "commit_delay", "gin_fuzzy_search_limit",
+		"hash_mem_multiplier", "default_toast_compression", "row_security_active", "enable_seqscan_cost":
+		return true
+	}
+	return strings.HasPrefix(name, "enable_") || strings.HasPrefix(name, "pg_trgm.") || strings.HasPrefix(name, "hnsw.") ||
+		strings.HasPrefix(name, "ivfflat.")
 }
 
 func (w *stmtWalker) explain(e *pg.ExplainStmt) {
@@ -591,7 +628,9 @@ func (w *stmtWalker) walk(m protoreflect.Message, top bool) {
 			w.locs = append(w.locs, x.Location)
 		}
 		switch strings.ToLower(x.Relname) {
-		case "pg_authid", "pg_shadow", "pg_user_mapping", "pg_user_mappings", "pg_largeobject", "pg_statistic":
+		case "pg_authid", "pg_shadow", "pg_user_mapping", "pg_user_mappings", "pg_largeobject", "pg_statistic",
+			"pg_subscription", "pg_stat_activity", "pg_file_settings", "pg_hba_file_rules", "pg_ident_file_mappings",
+			"pg_stat_statements", "pg_foreign_server", "pg_db_role_setting":
 			w.effects(analysis.SecretRead)
 			w.u.AddFinding(analysis.FindingServerFile, x.Relname+" holds password hashes or private data")
 		}
@@ -603,13 +642,13 @@ func (w *stmtWalker) walk(m protoreflect.Message, top bool) {
 		if !top {
 			w.nestedDML("DELETE")
 			w.effects(analysis.Destructive, analysis.RemoteMutation)
-			w.where("DELETE", x.WhereClause, false)
+			w.where("DELETE", x.WhereClause, targetOf(x.Relation), false)
 		}
 	case *pg.UpdateStmt:
 		if !top {
 			w.nestedDML("UPDATE")
 			w.effects(analysis.RemoteMutation)
-			w.where("UPDATE", x.WhereClause, false)
+			w.where("UPDATE", x.WhereClause, targetOf(x.Relation), false)
 		}
 	case *pg.InsertStmt:
 		if !top {

@@ -14,6 +14,141 @@ import (
 // OR with such a branch.
 func tautology(n *pg.Node) bool { return truth(n) == alwaysTrue || !mentionsColumns(n) }
 
+// target is the table a statement writes, as its condition may name it.
+type target struct{ name, alias string }
+
+func targetOf(rv *pg.RangeVar) *target {
+	if rv == nil {
+		return nil
+	}
+	t := &target{name: rv.Relname}
+	if rv.Alias != nil {
+		t.alias = rv.Alias.Aliasname
+	}
+	return t
+}
+
+// filtersTarget reports whether a write's condition can tell the target's
+// rows apart: it is not a tautology, it refers to the target's columns
+// outside any subquery (WHERE EXISTS (SELECT ...) or a condition on only
+// the FROM tables of UPDATE ... FROM picks all rows or none), and it is
+// not "col IN (SELECT col FROM the same table)".
+func filtersTarget(n *pg.Node, t *target) bool {
+	if tautology(n) {
+		return false
+	}
+	if t == nil {
+		return true
+	}
+	return refsTarget(n, t) && !selfSubquery(n, t)
+}
+
+// refsTarget reports a column of t: named outside subqueries, or named
+// with t's name or alias inside one (a correlated EXISTS).
+func refsTarget(n *pg.Node, t *target) bool {
+	found := false
+	var walk func(m protoreflect.Message, inSub bool)
+	walk = func(m protoreflect.Message, inSub bool) {
+		if found {
+			return
+		}
+		switch x := m.Interface().(type) {
+		case *pg.ColumnRef:
+			found = columnOf(x, t, inSub)
+			return
+		case *pg.SubLink:
+			if x.Testexpr != nil {
+				walk(x.Testexpr.ProtoReflect(), inSub)
+			}
+			if x.Subselect != nil {
+				walk(x.Subselect.ProtoReflect(), true)
+			}
+			return
+		}
+		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			if fd.Message() == nil || fd.IsMap() {
+				return true
+			}
+			if fd.IsList() {
+				l := v.List()
+				for i := range l.Len() {
+					walk(l.Get(i).Message(), inSub)
+				}
+				return !found
+			}
+			walk(v.Message(), inSub)
+			return !found
+		})
+	}
+	walk(n.ProtoReflect(), false)
+	return found
+}
+
+// columnOf reports whether a column reference may name a column of t: an
+// unqualified name (outside subqueries), or one qualified by t's name or
+// alias.
+func columnOf(c *pg.ColumnRef, t *target, inSub bool) bool {
+	if len(c.Fields) < 2 {
+		return !inSub
+	}
+	q := constText(c.Fields[len(c.Fields)-2])
+	return q == t.name || q == t.alias
+}
+
+// selfSubquery reports a condition that is, or has an OR branch that is,
+// "col IN (SELECT col FROM t)" without a WHERE or LIMIT of its own: every
+// row of t (but NULLs) matches.
+func selfSubquery(n *pg.Node, t *target) bool {
+	if b := n.GetBoolExpr(); b != nil && b.Boolop == pg.BoolExprType_OR_EXPR {
+		for _, a := range b.Args {
+			if selfSubquery(a, t) {
+				return true
+			}
+		}
+		return false
+	}
+	sl := n.GetSubLink()
+	if sl == nil || sl.SubLinkType != pg.SubLinkType_ANY_SUBLINK {
+		return false
+	}
+	col := unwrap(sl.Testexpr).GetColumnRef()
+	sel := sl.Subselect.GetSelectStmt()
+	if col == nil || sel == nil || sel.WhereClause != nil || sel.LimitCount != nil || len(sel.TargetList) != 1 ||
+		len(sel.FromClause) != 1 || len(sel.GroupClause) > 0 || sel.HavingClause != nil {
+		return false
+	}
+	rv := sel.FromClause[0].GetRangeVar()
+	rt := sel.TargetList[0].GetResTarget()
+	if rv == nil || rv.Relname != t.name || rt == nil {
+		return false
+	}
+	inner := unwrap(rt.Val).GetColumnRef()
+	return inner != nil && lastField(inner) == lastField(col) && lastField(col) != ""
+}
+
+func lastField(c *pg.ColumnRef) string {
+	if len(c.Fields) == 0 {
+		return ""
+	}
+	return constText(c.Fields[len(c.Fields)-1])
+}
+
+// unwrap removes casts and COLLATE, which do not change which row a value
+// belongs to: id::text = id is id = id.
+func unwrap(n *pg.Node) *pg.Node {
+	for n != nil {
+		switch x := n.Node.(type) {
+		case *pg.Node_TypeCast:
+			n = x.TypeCast.Arg
+		case *pg.Node_CollateClause:
+			n = x.CollateClause.Arg
+		default:
+			return n
+		}
+	}
+	return n
+}
+
 // mentionsColumns reports whether a condition refers to any column. One
 // that does not (length('a') = 1, random() < 2, (SELECT true)) is the same
 // for every row: it filters nothing.
@@ -94,9 +229,18 @@ func truth(n *pg.Node) truthValue {
 			if nullOrNotNull(b.Args) {
 				return alwaysTrue
 			}
+			if complementary(b.Args) {
+				return alwaysTrue
+			}
 			all := alwaysFalse
 			for _, a := range b.Args {
-				switch truth(a) {
+				t := truth(a)
+				if t == unknownTruth && !mentionsColumns(a) {
+					// The same for every row ('x' ~ 'x', now() > '2000-01-01'):
+					// when it holds, every row matches.
+					t = alwaysTrue
+				}
+				switch t {
 				case alwaysTrue:
 					return alwaysTrue
 				case unknownTruth:
@@ -167,10 +311,37 @@ func nullOrNotNull(args []*pg.Node) bool {
 }
 
 func sameExpr(a, b *pg.Node) bool {
-	if sameColumn(a, b) {
+	if sameColumn(a, b) || sameTree(unwrap(a), unwrap(b)) {
 		return true
 	}
 	return isConst(a) && isConst(b) && constText(a) == constText(b)
+}
+
+// negated are comparison operators and their complements.
+var negated = map[string]string{"=": "<>", "<>": "=", "!=": "=", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
+
+// complementary reports "a = b OR a <> b" (or < and >=, ...) among OR
+// branches: every row whose values are not NULL matches.
+func complementary(args []*pg.Node) bool {
+	var ops []*pg.A_Expr
+	for _, a := range args {
+		if e := a.GetAExpr(); e != nil && e.Kind == pg.A_Expr_Kind_AEXPR_OP && len(e.Name) > 0 && e.Lexpr != nil && e.Rexpr != nil {
+			ops = append(ops, e)
+		}
+	}
+	for i, x := range ops {
+		nx := negated[constText(x.Name[len(x.Name)-1])]
+		for _, y := range ops[i+1:] {
+			oy := constText(y.Name[len(y.Name)-1])
+			if oy == "!=" {
+				oy = "<>"
+			}
+			if nx != "" && (nx == oy || nx == "<>" && oy == "!=") && sameExpr(x.Lexpr, y.Lexpr) && sameExpr(x.Rexpr, y.Rexpr) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func exprTruth(e *pg.A_Expr) truthValue {
@@ -180,7 +351,7 @@ func exprTruth(e *pg.A_Expr) truthValue {
 	}
 	switch e.Kind {
 	case pg.A_Expr_Kind_AEXPR_OP:
-		l, r := e.Lexpr, e.Rexpr
+		l, r := unwrap(e.Lexpr), unwrap(e.Rexpr)
 		if l == nil || r == nil {
 			return unknownTruth
 		}
@@ -203,17 +374,35 @@ func exprTruth(e *pg.A_Expr) truthValue {
 			}
 		}
 	case pg.A_Expr_Kind_AEXPR_IN:
-		if isConst(e.Lexpr) {
-			if l := e.Rexpr.GetList(); l != nil {
-				for _, it := range l.Items {
-					if isConst(it) && constText(it) == constText(e.Lexpr) {
-						if op == "=" {
-							return alwaysTrue
-						}
-						return alwaysFalse
+		if l := e.Rexpr.GetList(); l != nil {
+			for _, it := range l.Items {
+				if isConst(e.Lexpr) && isConst(it) && constText(it) == constText(e.Lexpr) ||
+					!isConst(e.Lexpr) && sameExpr(unwrap(e.Lexpr), unwrap(it)) {
+					// 1 IN (1, 2), id IN (id)
+					if op == "=" {
+						return alwaysTrue
 					}
+					return alwaysFalse
 				}
 			}
+		}
+	case pg.A_Expr_Kind_AEXPR_OP_ANY:
+		// id = ANY(ARRAY[id, 5])
+		if arr := unwrap(e.Rexpr).GetAArrayExpr(); arr != nil && (op == "=" || op == "<=" || op == ">=") {
+			for _, it := range arr.Elements {
+				if sameExpr(unwrap(e.Lexpr), unwrap(it)) && !isConst(e.Lexpr) {
+					return alwaysTrue
+				}
+			}
+		}
+	case pg.A_Expr_Kind_AEXPR_NOT_DISTINCT, pg.A_Expr_Kind_AEXPR_DISTINCT:
+		// x IS NOT DISTINCT FROM x holds even for NULL.
+		l, r := unwrap(e.Lexpr), unwrap(e.Rexpr)
+		if sameColumn(l, r) || sameTree(l, r) || isConst(l) && isConst(r) && constText(l) == constText(r) {
+			if e.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT {
+				return alwaysTrue
+			}
+			return alwaysFalse
 		}
 	case pg.A_Expr_Kind_AEXPR_BETWEEN:
 		if sameColumn(e.Lexpr, firstOf(e.Rexpr)) && sameColumn(e.Lexpr, secondOf(e.Rexpr)) {
@@ -311,15 +500,21 @@ func constIsNull(n *pg.Node) bool {
 	return false
 }
 
+// sameColumn reports two references to the same column; users.id and id
+// count as the same (an unqualified name could be another table's column
+// in UPDATE ... FROM, which errs towards review).
 func sameColumn(a, b *pg.Node) bool {
 	if a == nil || b == nil {
 		return false
 	}
-	ca, cb := a.GetColumnRef(), b.GetColumnRef()
+	ca, cb := unwrap(a).GetColumnRef(), unwrap(b).GetColumnRef()
 	if ca == nil || cb == nil {
 		return false
 	}
-	return proto.Equal(stripLocations(ca), stripLocations(cb))
+	if proto.Equal(stripLocations(ca), stripLocations(cb)) {
+		return true
+	}
+	return (len(ca.Fields) == 1 || len(cb.Fields) == 1) && lastField(ca) != "" && lastField(ca) == lastField(cb)
 }
 
 // sameTree reports two expressions that are the same but for where they
