@@ -274,14 +274,20 @@ func appendOnce(s []string, v string) []string {
 	return append(s, v)
 }
 
-// reversible is false when any command deletes, overwrites or runs code
-// whose effects are unknown.
+// reversible is false when any command deletes, overwrites, changes a
+// remote system or runs code whose effects are unknown. Writes count as
+// reversible only inside the workspace (under version control) and temp.
 func reversible(units []analysis.Unit) bool {
 	for i := range units {
 		u := &units[i]
 		if u.Effects.Any(analysis.Effects(analysis.Destructive, analysis.Opaque, analysis.Unknown, analysis.Exfiltration,
-			analysis.Publish, analysis.RemoteCode)) || u.HasFinding(analysis.FindingIrreversible) {
+			analysis.Publish, analysis.RemoteCode, analysis.RemoteMutation, analysis.Privilege)) || u.HasFinding(analysis.FindingIrreversible) {
 			return false
+		}
+		for _, p := range u.Paths {
+			if (p.Access == analysis.AccessWrite || p.Access == analysis.AccessDelete) && p.Class != analysis.Workspace && p.Class != analysis.Temp {
+				return false
+			}
 		}
 	}
 	return true

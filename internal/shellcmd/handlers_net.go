@@ -56,7 +56,9 @@ func (w *walker) url(sc *scope, u *analysis.Unit, a arg) {
 				u.AddHost(h)
 				w.hostEffects(u, h)
 				u.AddFinding(analysis.FindingDataInURL, "the URL "+a.display()+" carries data only known at run time")
-				if a.src.Any(analysis.Effects(analysis.SecretRead, analysis.Read)) {
+				if a.src.Any(analysis.Effects(analysis.SecretRead, analysis.Read)) || a.src == 0 {
+					// Local data, or a variable from the environment, which
+					// may hold a credential whatever its name.
 					u.Effects = u.Effects.With(analysis.Exfiltration)
 				}
 				return

@@ -175,11 +175,11 @@ func (w *walker) stmt(sc *scope, s *syntax.Stmt) {
 	}
 	start := len(w.units)
 	rd := w.redirects(sc, s)
-	saved := sc.stdin
+	parent, saved := sc, sc.stdin
 	if rd.stdin != nil {
 		sc.stdin = rd.stdin
 	}
-	defer func() { sc.stdin = saved }()
+	defer func() { parent.stdin = saved }()
 	if s.Background {
 		// "cmd &" keeps running after the command line returns.
 		sc = sc.child()
@@ -188,6 +188,7 @@ func (w *walker) stmt(sc *scope, s *syntax.Stmt) {
 	simple := false
 	switch c := s.Cmd.(type) {
 	case nil:
+		simple = true // "> file": the redirection is the whole statement
 	case *syntax.CallExpr:
 		simple = true
 		w.call(sc, c)

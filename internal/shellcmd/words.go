@@ -384,7 +384,8 @@ func braceCount(word *syntax.Word) float64 {
 }
 
 // secretName matches variable names that say they hold a credential.
-var secretVarName = regexp.MustCompile(`(?i)(secret|token|passw|passwd|api_?key|access_?key|private_?key|credential|auth|session_?key|signing_?key)`)
+var secretVarName = regexp.MustCompile(`(?i)(secret|token|passw|api_?key|access_?key|private_?key|credential|auth|session_?key|signing_?key|` +
+	`(^|_)pass$|_pwd$|(^|_)dsn$|database_url|db_url|conn_?str|connection_?string|(^|_)key$)`)
 
 func usesSecretVar(word *syntax.Word) bool {
 	found := false
