@@ -26,6 +26,7 @@ type parsed struct {
 	opts       []opt
 	operands   []arg // operands of the deepest level, after the subcommand words
 	rest       []arg // for programs that stop at their first operand: everything from there on
+	maybeOpts  []arg // operands only known at run time that could start with "-"
 	unknownSub string
 	dd         int // index in args of "--", or -1
 }
@@ -90,6 +91,9 @@ func parseArgs(p *Program, args []arg) *parsed {
 			ps.rest = args[i:]
 			ps.operands = append(ps.operands, args[i:]...)
 			return ps
+		}
+		if ps.dd < 0 && a.dynamic && a.static() == "" && !a.listed {
+			ps.maybeOpts = append(ps.maybeOpts, a)
 		}
 		ps.operands = append(ps.operands, a)
 	}
@@ -297,6 +301,11 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 		if !o.hasVal && o.val.dynamic {
 			u.AddFinding(analysis.FindingDynamicArg, "an option is only known at run time")
 		}
+	}
+	if len(ps.maybeOpts) > 0 && final.RiskyOptions {
+		// git log $X: X may be --output=~/.bashrc.
+		u.AddFinding(analysis.FindingDynamicArg, ps.maybeOpts[0].display()+" is only known at run time and may be an option of "+
+			strings.TrimSpace(p.Name+" "+u.Subcommand))
 	}
 	for _, r := range final.OperandRules {
 		for _, a := range ps.operands {

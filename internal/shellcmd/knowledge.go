@@ -71,6 +71,7 @@ type Program struct {
 	LongSingleDash bool            // -name is one option, not a cluster
 	StopAtOperand  bool            // options end at the first operand (wrappers)
 	PlusOptions    bool            // +x is an option too (shells: +e, +o name)
+	RiskyOptions   bool            // some option writes, runs or sends something: a run-time word may be one
 
 	Subcommands       map[string]*Program
 	UnknownSubcommand *analysis.EffectSet // effects for an operand that is not a known subcommand; nil = unknown
@@ -93,6 +94,18 @@ type OptionRule struct {
 	Value    OperandMode // the option takes a value of this kind
 	Finding  analysis.FindingKind
 	Operands OperandMode // the option changes what the operands are (tar -x, sed -i)
+}
+
+// risky reports an option that makes a command write, run or send
+// something it would not otherwise.
+func (r *OptionRule) risky() bool {
+	switch r.Value {
+	case OperandWrite, OperandDelete, OperandExec, OperandCode, OperandCommand, OperandUpload, OperandSource, OperandOutput,
+		OperandURL, OperandHost, OperandSQL:
+		return true
+	}
+	return r.Finding != "" || r.Operands != "" ||
+		!r.Effects.Within(analysis.Effects(analysis.Read, analysis.Network))
 }
 
 // OperandRule matches operands (or command words) by regular expression.

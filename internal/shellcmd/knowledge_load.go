@@ -285,6 +285,12 @@ func buildProgram(name string, d *ProgramDTO, parent *Program, path string) (*Pr
 			}
 		}
 	}
+	p.RiskyOptions = false
+	for _, r := range p.Options {
+		if r.risky() {
+			p.RiskyOptions = true
+		}
+	}
 	if p.UnknownSubcommand, err = optionalEffects(d.UnknownSubcommand, path+".unknown_subcommand"); err != nil {
 		return nil, err
 	}
