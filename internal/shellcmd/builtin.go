@@ -51,7 +51,8 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 			ops = ops[1:]
 		}
 		if len(ops) > 0 {
-			w.command(sc, ops, env)
+			// exec runs a program: functions and aliases do not apply.
+			w.external(sc, ops, env)
 		}
 		return true
 	case "command":
@@ -73,18 +74,7 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 	run:
 		if len(ops) > 0 {
 			// command skips functions and aliases.
-			if ops[0].dynamic || w.funcs[ops[0].s] == nil && w.aliases[ops[0].s] == "" {
-				w.command(sc, ops, env)
-			} else {
-				saved, savedAlias := w.funcs[ops[0].s], w.aliases[ops[0].s]
-				delete(w.funcs, ops[0].s)
-				delete(w.aliases, ops[0].s)
-				w.command(sc, ops, env)
-				w.funcs[ops[0].s] = saved
-				if savedAlias != "" {
-					w.aliases[ops[0].s] = savedAlias
-				}
-			}
+			w.external(sc, ops, env)
 		}
 		return true
 	case "builtin":
@@ -191,6 +181,7 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 			if a.s == "-p" && i+2 < len(rest) {
 				// hash -p /bin/rm ls: from now on "ls" runs /bin/rm.
 				w.hashed[rest[i+2].s] = rest[i+1]
+				w.markDefined("hash "+rest[i+2].s, w.cond > 0)
 			}
 		}
 		return true
@@ -344,5 +335,25 @@ func (w *walker) replayTraps() {
 		if changed && !w.full {
 			w.evalCode(t.sc.inline("trap"), "trap", []arg{t.code}, "trap")
 		}
+	}
+}
+
+// external analyzes a command run as a program or builtin, never as a
+// function or alias of this shell (exec, command).
+func (w *walker) external(sc *scope, ops []arg, env map[string]arg) {
+	name := ops[0].s
+	if ops[0].dynamic || w.funcs[name] == nil && w.aliases[name] == "" {
+		w.command(sc, ops, env)
+		return
+	}
+	saved, savedAlias := w.funcs[name], w.aliases[name]
+	delete(w.funcs, name)
+	delete(w.aliases, name)
+	w.command(sc, ops, env)
+	if saved != nil {
+		w.funcs[name] = saved
+	}
+	if savedAlias != "" {
+		w.aliases[name] = savedAlias
 	}
 }

@@ -177,6 +177,7 @@ func (w *walker) assign(sc *scope, as *syntax.Assign, exported bool) {
 				w.opaque(sc, name+"["+key+"]="+val.display(), analysis.FindingDynamicCommand, name+" rebinds command names")
 			} else if name == "BASH_CMDS" {
 				w.hashed[key] = val
+				w.markDefined("hash "+key, w.cond > 0)
 			} else {
 				w.aliases[key] = val.s
 				w.aliasDefs = append(w.aliasDefs, key)
@@ -475,7 +476,7 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 		return
 	}
 	if h, ok := w.hashed[name.s]; ok && !strings.Contains(name.s, "/") {
-		if !sc.fresh {
+		if !sc.fresh && !w.uncertain["hash "+name.s] {
 			args = append([]arg{h}, args[1:]...)
 			name = h
 		} else {
@@ -496,7 +497,7 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 		// exported function: judge both.
 		if fd, ok := w.funcs[prog]; ok {
 			w.withPrefix(sc, env, func() { w.callFunction(sc, prog, fd, args) })
-			if !sc.fresh {
+			if !sc.fresh && !w.uncertain["func "+prog] {
 				return
 			}
 		} else if text, ok := w.aliases[prog]; ok {

@@ -40,6 +40,12 @@ type walker struct {
 
 	aliasDefs []string // aliases in definition order
 	traps     []pendingTrap
+
+	// cond counts the code being walked that may not run in this shell
+	// (branches, loops, subshells, pipelines): a function or hash entry
+	// defined there may or may not exist afterwards.
+	cond      int
+	uncertain map[string]bool // function and hash names that may not be defined
 }
 
 // script parses src and runs it in sc. via names what fed it (bash -c,
@@ -146,7 +152,9 @@ func (w *walker) stmts(sc *scope, ss []*syntax.Stmt) {
 // forgets in sc whatever the branch may have changed.
 func (w *walker) branch(sc *scope, f func(c *scope)) {
 	c := sc.child()
+	w.cond++
 	f(c)
+	w.cond--
 	for name, v := range c.vars {
 		if old, ok := sc.vars[name]; !ok || !sameVar(old, v) {
 			sc.set(name, variable{})
@@ -154,6 +162,10 @@ func (w *walker) branch(sc *scope, f func(c *scope)) {
 	}
 	if c.cwdKnown != sc.cwdKnown || c.cwd != sc.cwd {
 		sc.cwdKnown = false
+	}
+	if c.posKnown != sc.posKnown || c.posDynamic != sc.posDynamic || !slices.Equal(c.pos, sc.pos) {
+		// set -- or shift may have run.
+		sc.posDynamic = true
 	}
 }
 
@@ -201,14 +213,13 @@ func (w *walker) stmt(sc *scope, s *syntax.Stmt) {
 			w.branch(sc, func(b *scope) { w.stmt(b, c.Y) })
 		}
 	case *syntax.Subshell:
+		w.cond++
 		w.stmts(sc.child(), c.Stmts)
+		w.cond--
 	case *syntax.Block:
 		w.stmts(sc, c.Stmts)
 	case *syntax.IfClause:
-		for ic := c; ic != nil; ic = ic.Else {
-			w.stmts(sc, ic.Cond)
-			w.branch(sc, func(b *scope) { w.stmts(b, ic.Then) })
-		}
+		w.ifClause(sc, c)
 	case *syntax.WhileClause:
 		w.loop(sc, func(b *scope) {
 			w.stmts(b, c.Cond)
@@ -226,10 +237,10 @@ func (w *walker) stmt(sc *scope, s *syntax.Stmt) {
 		}
 	case *syntax.FuncDecl:
 		if c.Name != nil {
-			w.funcs[c.Name.Value] = c
+			w.defineFunc(c.Name.Value, c)
 		}
 		for _, n := range c.Names {
-			w.funcs[n.Value] = c
+			w.defineFunc(n.Value, c)
 		}
 		if c.Name == nil && len(c.Names) == 0 && c.Body != nil {
 			// "() cmd": a declaration with no name; bash rejects it, but judge
@@ -266,6 +277,16 @@ func (w *walker) stmt(sc *scope, s *syntax.Stmt) {
 		w.opaque(sc, "", analysis.FindingUnparsable, "unsupported shell construct")
 	}
 	w.attachRedirs(sc, rd, start, simple)
+}
+
+// ifClause walks if/elif/else: the first condition always runs, the rest
+// (an elif's condition too) only may.
+func (w *walker) ifClause(sc *scope, c *syntax.IfClause) {
+	w.stmts(sc, c.Cond)
+	w.branch(sc, func(b *scope) { w.stmts(b, c.Then) })
+	if c.Else != nil {
+		w.branch(sc, func(b *scope) { w.ifClause(b, c.Else) })
+	}
 }
 
 // arithm analyzes the substitutions inside an arithmetic expression and
@@ -416,9 +437,37 @@ func (w *walker) dedupe(first, second int) {
 	w.units = kept
 }
 
+// defineFunc records a function definition; one made where it may not
+// take effect here is uncertain, so calls judge the program of that name
+// too.
+func (w *walker) defineFunc(name string, fd *syntax.FuncDecl) {
+	w.funcs[name] = fd
+	compound := false
+	if fd.Body != nil {
+		switch fd.Body.Cmd.(type) {
+		case *syntax.Block, *syntax.Subshell, *syntax.IfClause, *syntax.WhileClause, *syntax.ForClause,
+			*syntax.CaseClause, *syntax.ArithmCmd, *syntax.TestClause:
+			compound = true
+		}
+	}
+	// "f() { :; } | true" parses here as a body piped to true; bash pipes
+	// the definition itself, in a subshell.
+	w.markDefined("func "+name, w.cond > 0 || !compound)
+}
+
+func (w *walker) markDefined(key string, uncertain bool) {
+	if uncertain {
+		w.uncertain[key] = true
+	} else {
+		delete(w.uncertain, key)
+	}
+}
+
 // pipeline runs each side of a pipe in its own subshell, with the left
 // side's output described as the right side's input.
 func (w *walker) pipeline(sc *scope, c *syntax.BinaryCmd) {
+	w.cond++
+	defer func() { w.cond-- }()
 	left := sc.child()
 	start := len(w.units)
 	w.stmt(left, c.X)
@@ -609,6 +658,8 @@ func (w *walker) substitution(sc *scope, n syntax.Node, stmts []*syntax.Stmt) {
 	w.seen[n] = true
 	c := sc.child()
 	c.stdin = nil
+	w.cond++
+	defer func() { w.cond-- }()
 	if cs, ok := n.(*syntax.CmdSubst); ok && cs.Backquotes && len(w.srcs) > 0 {
 		// Bash parses `...` in two steps: it removes the backslashes before
 		// ` $ and \, then parses the result. Nested backquotes are only
