@@ -121,18 +121,26 @@ func parseOption(level *Program, ps *parsed, args []arg, i int) int {
 	}
 	if strings.HasPrefix(s, "--") {
 		name, val, hasEq := strings.Cut(s, "=")
-		name = expandPrefix(level, name)
+		names := expandPrefix(level, name)
 		if hasEq {
-			add(name, withValue(a, val), true)
+			for _, n := range names {
+				add(n, withValue(a, val), true)
+			}
 			return 0
 		}
-		if level.ValueOptions[name] {
-			if v, ok := next(); ok {
-				add(name, v, true)
-				return 1
+		for _, n := range names {
+			if level.ValueOptions[n] {
+				if v, ok := next(); ok {
+					for _, n := range names {
+						add(n, v, true)
+					}
+					return 1
+				}
 			}
 		}
-		add(name, arg{}, false)
+		for _, n := range names {
+			add(n, arg{}, false)
+		}
 		return 0
 	}
 	if _, ok := level.Options[s]; ok || level.ValueOptions[s] || level.LongSingleDash {
@@ -169,32 +177,29 @@ func parseOption(level *Program, ps *parsed, args []arg, i int) int {
 	return 0
 }
 
-// expandPrefix resolves a GNU-style abbreviation (--har for --hard) when
-// exactly one known option starts with it.
-func expandPrefix(level *Program, name string) string {
-	if _, ok := level.Options[name]; ok || level.ValueOptions[name] || len(name) < 4 {
-		return name
+// expandPrefix resolves a GNU-style abbreviation (--har for --hard): a
+// known option is itself; otherwise every known long option it starts.
+// All of them, not only a unique one: the knowledge base may not list every
+// option, so what looks ambiguous here may not be to the program.
+func expandPrefix(level *Program, name string) []string {
+	if _, ok := level.Options[name]; ok || level.ValueOptions[name] || len(name) < 3 {
+		return []string{name}
 	}
-	match := ""
+	var match []string
 	for o := range level.Options {
 		if strings.HasPrefix(o, name) && strings.HasPrefix(o, "--") {
-			if match != "" && match != o {
-				return name
-			}
-			match = o
+			match = append(match, o)
 		}
 	}
 	for o := range level.ValueOptions {
-		if strings.HasPrefix(o, name) && strings.HasPrefix(o, "--") {
-			if match != "" && match != o {
-				return name
-			}
-			match = o
+		if _, dup := level.Options[o]; !dup && strings.HasPrefix(o, name) && strings.HasPrefix(o, "--") {
+			match = append(match, o)
 		}
 	}
-	if match == "" {
-		return name
+	if len(match) == 0 {
+		return []string{name}
 	}
+	slices.Sort(match)
 	return match
 }
 
