@@ -322,7 +322,8 @@ var commandEnvVars = map[string]bool{
 	"AR": true, "CPP": true, "FC": true, "GIT_SEQUENCE_EDITOR_CMD": true, "DIFFTOOL": true, "MERGETOOL": true,
 	"GH_PAGER": true, "GH_BROWSER": true, "GH_EDITOR": true, "GLAB_PAGER": true, "AWS_PAGER": true, "GCCGO": true,
 	"CC_FOR_TARGET": true, "CXX_FOR_TARGET": true, "PKG_CONFIG": true, "GPG_TTY_PROGRAM": true, "PSQL_PAGER": true,
-	"PSQL_EDITOR": true, "SUDO_EDITOR": true, "SELECTED_EDITOR": true,
+	"PSQL_EDITOR": true, "SUDO_EDITOR": true, "SELECTED_EDITOR": true, "BAT_PAGER": true, "DELTA_PAGER": true,
+	"MANPAGER_CMD": true, "LESSEDIT": true, "GIT_DIFF_OPTS_CMD": true, "HGMERGE": true,
 }
 
 // codeEnvVars are variables that make programs load or run code the
@@ -352,10 +353,43 @@ var codeEnvVars = map[string]bool{
 	"UV_INDEX_URL": true, "UV_EXTRA_INDEX_URL": true, "UV_DEFAULT_INDEX": true, "UV_INDEX": true,
 	"YARN_NPM_REGISTRY_SERVER": true, "YARN_REGISTRY": true, "BUN_CONFIG_REGISTRY": true, "GOPROXY": true,
 	"GONOSUMDB": true, "GONOSUMCHECK": true, "GOINSECURE": true, "GOFLAGS": true, "CARGO_REGISTRIES_CRATES_IO_PROTOCOL": true,
+	// Default options read from the environment: they can add options that
+	// run commands (tar --checkpoint-action, zip -TT, rg --pre).
+	"TAR_OPTIONS": true, "ZIPOPT": true, "UNZIP": true, "UNZIPOPT": true, "ZIPINFO": true, "GZIP": true, "BZIP2": true,
+	"BZIP": true, "XZ_OPT": true, "XZ_DEFAULTS": true, "RIPGREP_CONFIG_PATH": true, "GREP_OPTIONS": true, "LESS_TERMCAP_": true,
+	"RUSTFLAGS": true, "RUSTDOCFLAGS": true, "CARGO_ENCODED_RUSTFLAGS": true, "CFLAGS": true, "CXXFLAGS": true,
+	"LDFLAGS": true, "CPPFLAGS": true, "GOGC_CMD": true, "NPM_CONFIG_SCRIPT_SHELL": true, "PYTEST_ADDOPTS": true,
+	"PYTEST_PLUGINS": true, "DENO_DIR": true, "COMPOSER_HOME": true, "BUNDLE_CONFIG": true, "GRADLE_USER_HOME": true,
 }
 
+// compilerFlagVars pass flags to compilers and linkers: harmless unless a
+// flag loads or runs another program.
+var compilerFlagVars = map[string]bool{"CFLAGS": true, "CXXFLAGS": true, "LDFLAGS": true, "CPPFLAGS": true,
+	"RUSTFLAGS": true, "RUSTDOCFLAGS": true}
+
+// benignCompilerFlags reports flags that optimize, warn, define or pick a
+// standard, and none that names a program, plugin, linker or response file.
+func benignCompilerFlags(v string) bool {
+	for _, f := range strings.Fields(v) {
+		l := strings.ToLower(f)
+		if strings.HasPrefix(l, "@") || strings.HasPrefix(l, "-b") || strings.HasPrefix(l, "-wl,") ||
+			strings.HasPrefix(l, "-wa,") || strings.HasPrefix(l, "-wp,") || strings.HasPrefix(l, "-x") ||
+			strings.Contains(l, "plugin") || strings.Contains(l, "wrapper") || strings.Contains(l, "linker") ||
+			strings.Contains(l, "specs") || strings.Contains(l, "fuse-ld") || strings.Contains(l, "load") ||
+			strings.HasPrefix(l, "-c") && l != "-c" || l == "-z" || strings.Contains(l, "=/") || strings.Contains(l, "~") {
+			return false
+		}
+	}
+	return true
+}
+
+// codeEnvSuffixes are families of such variables named by their end:
+// MAVEN_OPTS, GRADLE_OPTS, SBT_OPTS pass options, -javaagent among them, to
+// a JVM.
+var codeEnvSuffixes = []string{"_OPTS", "_JAVA_OPTIONS", "_OPTIONS_FILE"}
+
 // codeEnvPrefixes are families of such variables.
-var codeEnvPrefixes = []string{"GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_", "BASH_FUNC_", "npm_config_", "NPM_CONFIG_",
+var codeEnvPrefixes = []string{"GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_", "BASH_FUNC_", "npm_config_", "NPM_CONFIG_", "YARN_",
 	"CARGO_TARGET_", "CARGO_BUILD_", "POETRY_REPOSITORIES_", "POETRY_SOURCE_", "UV_INDEX_", "AWS_ENDPOINT_URL",
 	"TF_CLI_ARGS"}
 
@@ -413,6 +447,7 @@ func (w *walker) envEffects(sc *scope, name string, val arg, u *analysis.Unit) {
 		!strings.Contains(val.s, "overlay") && !strings.Contains(val.s, "modfile"):
 	case name == "GOPROXY" && !val.dynamic && goProxyOK(val.s):
 	case name == "NODE_OPTIONS" && !val.dynamic && benignNodeOptions(val.s):
+	case compilerFlagVars[name] && !val.dynamic && benignCompilerFlags(val.s):
 	case name == "KUBECONFIG" && !val.dynamic && allUnder(val.s, "~/.kube"):
 	case name == "KUBECONFIG":
 		x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, "a kubeconfig can run credential plugins: "+val.display())
@@ -424,7 +459,7 @@ func (w *walker) envEffects(sc *scope, name string, val arg, u *analysis.Unit) {
 	case name == "GOTOOLCHAIN" && strings.Contains(val.s, "path"):
 		x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, "GOTOOLCHAIN runs a go toolchain found on PATH")
 		x.Program = name
-	case codeEnvVars[name] || hasAnyPrefix(name, codeEnvPrefixes):
+	case codeEnvVars[name] || hasAnyPrefix(name, codeEnvPrefixes) || hasAnySuffix(name, codeEnvSuffixes):
 		x := w.opaque(sc, name+"="+val.display(), analysis.FindingCodeConfig, name+" makes programs load code the analysis cannot see")
 		x.Program = name
 	case name == "PATH":
@@ -650,6 +685,15 @@ func goProxyOK(v string) bool {
 		}
 	}
 	return v != ""
+}
+
+func hasAnySuffix(s string, suffixes []string) bool {
+	for _, x := range suffixes {
+		if strings.HasSuffix(s, x) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasAnyPrefix(s string, prefixes []string) bool {

@@ -298,8 +298,10 @@ func handleFind(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, 
 		s := a.s
 		switch {
 		case s == "-exec" || s == "-execdir" || s == "-ok" || s == "-okdir":
+			// The command ends at ";", or at "+" right after "{}" (a "+"
+			// anywhere else is an argument).
 			j := i + 1
-			for j < len(rest) && rest[j].s != ";" && rest[j].s != "+" {
+			for j < len(rest) && rest[j].s != ";" && !(rest[j].s == "+" && j > i+1 && rest[j-1].s == "{}" && !rest[j-1].dynamic) {
 				j++
 			}
 			inner := make([]arg, 0, j-i-1)
