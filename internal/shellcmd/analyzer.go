@@ -126,6 +126,7 @@ func (a *Analyzer) AnalyzeContext(ctx context.Context, src, workdir string) ([]a
 		written:   map[string]bool{},
 		seen:      map[syntax.Node]bool{},
 		uncertain: map[string]bool{},
+		shopts:    map[string]bool{},
 	}
 	if workdir == "" {
 		w.workdir = ""

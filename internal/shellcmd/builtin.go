@@ -18,12 +18,20 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 		switch {
 		case name == "popd":
 			sc.cwdKnown = false
+		case name == "pushd" && (len(ops) == 0 || strings.HasPrefix(ops[0].s, "+") || strings.HasPrefix(ops[0].s, "-")):
+			// pushd alone or pushd +N/-N goes to a directory of the stack.
+			sc.cwdKnown = false
 		case len(ops) == 0:
 			sc.chdir(arg{}, false)
 		default:
 			if v, ok := sc.lookup("CDPATH"); ok && !v.unset && (v.str != "" || !v.known) && !strings.HasPrefix(ops[0].s, "/") &&
 				!strings.HasPrefix(ops[0].s, ".") {
 				// With CDPATH, "cd x" may go to any directory it lists.
+				sc.cwdKnown = false
+				return true
+			}
+			if w.shopts["cdable_vars"] && !strings.ContainsAny(ops[0].s, "/.") {
+				// cd NAME may go to the directory in $NAME.
 				sc.cwdKnown = false
 				return true
 			}
@@ -185,7 +193,23 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 			}
 		}
 		return true
-	case "shopt", "wait", "true", "false", ":", "return", "exit", "break", "continue", "local", "umask",
+	case "shopt":
+		set := false
+		for _, a := range rest {
+			switch {
+			case a.s == "-s" || a.s == "-o":
+				set = true
+			case a.dynamic && set:
+				// An option only known at run time: assume the widest.
+				for _, o := range []string{"dotglob", "nocaseglob", "cdable_vars", "globstar"} {
+					w.shopts[o] = true
+				}
+			case set:
+				w.shopts[a.s] = true // kept even if unset later: only ever wider
+			}
+		}
+		return true
+	case "wait", "true", "false", ":", "return", "exit", "break", "continue", "local", "umask",
 		"ulimit", "times", "jobs", "disown", "suspend", "logout", "caller", "compopt", "dirs", "help", "let":
 		return true
 	case "bind":

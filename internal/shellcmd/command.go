@@ -610,7 +610,7 @@ func (w *walker) evaluatedArgs(sc *scope, args []arg) {
 		switch {
 		case (name == "mapfile" || name == "readarray") && prev == "-C",
 			(name == "compgen" || name == "complete") && prev == "-C":
-			c := sc.nestedSame(name+" "+prev)
+			c := sc.nestedSame(name + " " + prev)
 			w.evalCode(c, name+" "+prev, []arg{a}, name+" runs a callback")
 		case (name == "compgen" || name == "complete") && prev == "-F":
 			if fd, ok := w.funcs[a.s]; ok {

@@ -147,6 +147,13 @@ func (w *walker) classifyPath(sc *scope, a arg) (string, analysis.PathClass) {
 	if a.glob {
 		c = max(c, w.classifyGlob(sc, a))
 	}
+	if a.dynamic && !a.glob {
+		// /proc/$$/environ: a run-time part in the middle of a path that
+		// names a secret wherever it points.
+		if q, ok := resolvePath(sc, arg{s: strings.ReplaceAll(a.s, dyn, "1")}); ok && secretPath(q) {
+			return shown, analysis.Secret
+		}
+	}
 	if sc.cwdAlt != "" && !strings.HasPrefix(a.s, "/") && !strings.HasPrefix(a.s, "~") {
 		// cd may have failed, leaving the shell where it was: judge the
 		// path from there too.
@@ -217,25 +224,27 @@ func (w *walker) classifyGlob(sc *scope, a arg) analysis.PathClass {
 	}
 	c := w.classifyClean(cleanPath(full))
 	pattern := cleanPath(full)
+	m := w.globMatcher()
 	for _, ex := range sensitiveExamples {
-		if globMatch(pattern, ex) {
+		if m.match(pattern, ex) {
 			return analysis.Secret
 		}
 	}
-	// A name pattern with some letters of its own (.en?, *.pem, id_*): does
+	// A name pattern with some letters of its own (.en?, *.pem, id_*), or
+	// one that can match hidden names (.??*, .[!.]*, * with dotglob): does
 	// it match a credential file's name in its directory?
 	segs := strings.Split(pattern, "/")
 	last := segs[len(segs)-1]
-	if ext, ok := strings.CutPrefix(last, "*."); ok && literalLen(ext) == len(ext) {
+	if ext, ok := strings.CutPrefix(last, "*."); ok && literalLen(ext) == len(ext) && !m.nocase {
 		// *.pem: only a credential extension makes it a secret.
 		if secretName("x." + ext) {
 			return analysis.Secret
 		}
 		return c
 	}
-	if literalLen(last) >= 2 {
+	if literalLen(last) >= 2 || strings.HasPrefix(last, ".") || strings.HasPrefix(last, "[") || m.dotglob {
 		for _, name := range sensitiveNames {
-			if globMatch(pattern, path.Dir(pattern)+"/"+name) {
+			if m.match(pattern, path.Dir(pattern)+"/"+name) {
 				return analysis.Secret
 			}
 		}
@@ -243,15 +252,28 @@ func (w *walker) classifyGlob(sc *scope, a arg) analysis.PathClass {
 	return c
 }
 
-// globMatch matches like bash: a name's leading dot must be matched by a
-// segment that starts with a dot or a bracket expression.
-func globMatch(pattern, name string) bool {
+// globMatcher matches like bash with the shell options in force.
+type globMatcher struct{ dotglob, nocase bool }
+
+func (w *walker) globMatcher() globMatcher {
+	return globMatcher{dotglob: w.shopts["dotglob"], nocase: w.shopts["nocaseglob"]}
+}
+
+func globMatch(pattern, name string) bool { return globMatcher{}.match(pattern, name) }
+
+// match matches like bash: without dotglob, a name's leading dot must be
+// matched by a segment that starts with a dot or a bracket expression.
+func (m globMatcher) match(pattern, name string) bool {
+	if m.nocase {
+		pattern, name = strings.ToLower(pattern), strings.ToLower(name)
+	}
+	pattern = strings.ReplaceAll(pattern, "[!", "[^") // bash's negation is Go's [^...]
 	ps, ns := strings.Split(pattern, "/"), strings.Split(name, "/")
 	if len(ps) != len(ns) {
 		return false
 	}
 	for i := range ps {
-		if strings.HasPrefix(ns[i], ".") && !strings.HasPrefix(ps[i], ".") && !strings.HasPrefix(ps[i], "[") {
+		if !m.dotglob && strings.HasPrefix(ns[i], ".") && !strings.HasPrefix(ps[i], ".") && !strings.HasPrefix(ps[i], "[") {
 			return false
 		}
 		if ok, err := path.Match(ps[i], ns[i]); err != nil || !ok {
@@ -356,6 +378,10 @@ var secretDirs = []string{
 	".ssh", ".aws", ".gnupg", ".azure", ".kube", ".password-store", ".config/gcloud", ".config/gh",
 	".config/hub", ".docker", ".oci", ".config/doctl", ".terraform.d", ".vault", ".secrets",
 	".config/op", ".local/share/keyrings", ".mozilla/firefox", ".config/google-chrome", ".config/chromium",
+	".config/rclone", ".config/sops", ".config/age", ".config/configstore", ".m2/settings.xml", ".m2/settings-security.xml",
+	".gradle/gradle.properties", ".cargo/credentials", ".cargo/credentials.toml", ".config/pip/pip.conf", ".pip/pip.conf",
+	".local/share/fish/fish_history", ".config/hcloud", ".config/doppler", ".config/netlify", ".config/vercel",
+	".config/heroku", ".netlify", ".fly", ".wrangler", ".config/wrangler",
 }
 
 // secretDirSegs is secretDirs split into path segments, once.
@@ -371,6 +397,11 @@ var secretPrefixes = []string{
 	"/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/ssl/private", "/var/run/secrets", "/run/secrets",
 	"/etc/kubernetes/admin.conf", "/etc/kubernetes/pki", "/etc/ssh/ssh_host_", "/proc/kcore",
 	"/etc/rancher/k3s/k3s.yaml", "/var/lib/kubelet/pki", "/etc/pki/private",
+	"/etc/wireguard", "/etc/kubernetes/kubelet.conf", "/etc/kubernetes/controller-manager.conf",
+	"/etc/kubernetes/scheduler.conf", "/etc/kubernetes/super-admin.conf", "/etc/NetworkManager/system-connections",
+	"/var/lib/docker/containers", "/etc/ipsec.secrets", "/etc/ppp/chap-secrets", "/etc/ppp/pap-secrets", "/etc/openvpn",
+	"/var/lib/rancher/k3s/server/token", "/etc/letsencrypt/live", "/etc/letsencrypt/archive", "/var/lib/kubelet/kubeconfig",
+	"/etc/machine-id-secret", "/etc/krb5.keytab",
 }
 
 func secretPath(p string) bool {
@@ -418,7 +449,11 @@ func secretName(base string) bool {
 		"secrets.yml", "secrets.yaml", "secrets.json", ".htpasswd", "shadow", "gshadow", "master.key",
 		".vault-token", "kubeconfig", ".bash_history", ".zsh_history", "terraform.tfstate",
 		"terraform.tfstate.backup", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk",
-		".dockercfg", "token", "serviceaccount.json", "client_secret.json", "auth.json", ".envrc":
+		".dockercfg", "token", "serviceaccount.json", "client_secret.json", "auth.json", ".envrc",
+		".psql_history", ".mysql_history", ".python_history", ".node_repl_history", ".sqlite_history",
+		".rediscli_history", ".irb_history", ".pry_history", ".lesshst", ".viminfo", "fish_history", ".terraformrc",
+		"terraform.rc", "credentials.toml", "rclone.conf", ".yarnrc.yml", "vault_pass.txt", ".vault_pass",
+		".vault-password", "keys.txt.age", ".git-credential-cache", "kubelet.conf", "wg0.conf", "config.v2.json":
 		return true
 	}
 	if strings.HasPrefix(b, ".env.") {

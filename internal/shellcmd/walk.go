@@ -46,6 +46,7 @@ type walker struct {
 	// defined there may or may not exist afterwards.
 	cond      int
 	uncertain map[string]bool // function and hash names that may not be defined
+	shopts    map[string]bool // shell options turned on anywhere (dotglob, nocaseglob, cdable_vars)
 }
 
 // script parses src and runs it in sc. via names what fed it (bash -c,

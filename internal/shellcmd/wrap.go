@@ -69,7 +69,9 @@ func (w *walker) wrap(sc *scope, u *analysis.Unit, p *Program, ps *parsed, args 
 	}
 	if len(inner) == 0 {
 		if !hadCommand {
-			if wr.Optional || wr.BareFinding == "" {
+			if p.Bare != nil {
+				u.Effects |= *p.Bare // env alone prints the environment
+			} else if wr.Optional || wr.BareFinding == "" {
 				u.Effects |= p.Effects
 			} else {
 				u.Effects |= p.Effects
