@@ -154,6 +154,11 @@ func parseOption(level *Program, ps *parsed, args []arg, i int) int {
 			add(name, withValue(a, val), true)
 			return 0
 		}
+		if _, known := level.Options[s]; !known && !level.ValueOptions[s] && len(s) > 2 && level.ValueOptions[s[:2]] {
+			// -o/tmp/x: a one-letter option with its value attached.
+			add(s[:2], withValue(a, s[2:]), true)
+			return 0
+		}
 		add(s, arg{}, false)
 		return 0
 	}
@@ -311,6 +316,33 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 		// git log $X: X may be --output=~/.bashrc.
 		u.AddFinding(analysis.FindingDynamicArg, ps.maybeOpts[0].display()+" is only known at run time and may be an option of "+
 			strings.TrimSpace(p.Name+" "+u.Subcommand))
+	}
+	for _, o := range ps.opts {
+		text := o.name
+		if o.hasVal {
+			text += "=" + o.val.s
+		}
+		for _, r := range o.level.OptionRules {
+			if r.Match.MatchString(text) {
+				u.Effects |= r.Effects
+				u.Scopes |= r.Scopes
+				if r.Finding != "" {
+					u.AddFinding(r.Finding, "option "+o.name)
+				}
+			}
+		}
+	}
+	if final.Assignments {
+		// make CC='...' target: a variable the build runs commands with.
+		var rest []arg
+		for _, a := range ps.operands {
+			if k, v, ok := strings.Cut(a.s, "="); ok && !a.dynamic && makeVarRE.MatchString(k) {
+				w.envEffects(sc, k, withValue(a, v), u)
+				continue
+			}
+			rest = append(rest, a)
+		}
+		ps.operands = rest
 	}
 	for _, r := range final.OperandRules {
 		for _, a := range ps.operands {
@@ -706,6 +738,9 @@ func (w *walker) finishUnit(sc *scope, u *analysis.Unit, args []arg) {
 	}
 	w.add(u)
 }
+
+// makeVarRE matches a make variable name on the command line.
+var makeVarRE = regexp.MustCompile(`^[.A-Za-z_][.A-Za-z0-9_]*$`)
 
 // dryRunValue reports an option value that turns a dry run on: kubectl
 // --dry-run=client or =server, --dry-run=true.

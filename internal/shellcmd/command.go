@@ -337,7 +337,7 @@ var codeEnvVars = map[string]bool{
 	"NODE_OPTIONS": true, "PYTHONINSPECT": true, "LUA_INIT": true, "PYTHONHOME": true,
 	"RUSTC": true, "RUSTC_WRAPPER": true, "RUSTC_WORKSPACE_WRAPPER": true, "RUSTDOC": true, "GOROOT": true,
 	"GOENV": true, "CGO_CFLAGS": true, "CGO_CXXFLAGS": true, "CGO_LDFLAGS": true, "CGO_CPPFLAGS": true,
-	"MAKEFILES": true, "MAKEFLAGS": true, "MFLAGS": true, "GNUMAKEFLAGS": true, "MAKESHELL": true,
+	"MAKEFILES": true, "MAKEFLAGS": true, "MFLAGS": true, "GNUMAKEFLAGS": true, "MAKESHELL": true, ".SHELLFLAGS": true,
 	"GCONV_PATH": true, "LESSKEY": true, "LESSKEY_SRC": true, "LESSKEYIN": true,
 	// Configuration files and homes: the files they point at can run code.
 	"HOME": true, "XDG_CONFIG_HOME": true, "CURL_HOME": true, "WGETRC": true, "AWS_CONFIG_FILE": true,

@@ -78,6 +78,8 @@ type Program struct {
 	Bare              *analysis.EffectSet // effects with no operands at all
 	WithOperands      analysis.EffectSet  // added when there is at least one operand
 	OperandRules      []*OperandRule
+	OptionRules       []*OperandRule // matched against each option as NAME or NAME=VALUE (-javaagent:x, -ldflags=-extld=x)
+	Assignments       bool           // NAME=value operands set variables the program runs commands with (make CC=...)
 	Verbs             []*OperandRule // matched against the leading command words
 	VerbDefault       *analysis.EffectSet
 

@@ -44,6 +44,8 @@ type ProgramDTO struct {
 	Bare              *[]string              `yaml:"bare"`               // pointer: unset means "as with operands"
 	WithOperands      []string               `yaml:"with_operands"`
 	OperandRules      []RuleDTO              `yaml:"operand_rules"`
+	OptionRules       []RuleDTO              `yaml:"option_rules"`
+	Assignments       bool                   `yaml:"assignments"`
 	Verbs             []RuleDTO              `yaml:"verbs"`
 	VerbDefault       *[]string              `yaml:"verb_default"`
 	Wrapper           *WrapperDTO            `yaml:"wrapper"`
@@ -306,6 +308,13 @@ func buildProgram(name string, d *ProgramDTO, parent *Program, path string) (*Pr
 	if p.OperandRules, err = buildRules(d.OperandRules, path+".operand_rules"); err != nil {
 		return nil, err
 	}
+	if p.OptionRules, err = buildRules(d.OptionRules, path+".option_rules"); err != nil {
+		return nil, err
+	}
+	if parent != nil {
+		p.OptionRules = append(slices.Clip(parent.OptionRules), p.OptionRules...)
+	}
+	p.Assignments = d.Assignments
 	if p.Verbs, err = buildRules(d.Verbs, path+".verbs"); err != nil {
 		return nil, err
 	}
