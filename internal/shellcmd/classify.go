@@ -709,7 +709,8 @@ func (w *walker) finishUnit(sc *scope, u *analysis.Unit, args []arg) {
 			break
 		}
 	}
-	if network && stdinSenders[u.Program] && sc.stdin != nil && (sc.stdin.kind == stdinFile || sc.stdin.kind == stdinPipe) &&
+	if network && stdinSenders[u.Program] && sc.stdin != nil &&
+		(sc.stdin.kind == stdinFile || sc.stdin.kind == stdinPipe || sc.stdin.kind == stdinHeredoc && !sc.stdin.known) &&
 		!u.HasFinding(analysis.FindingReverseShell) {
 		// nc host port < file sends the file.
 		u.Effects = u.Effects.With(analysis.Exfiltration)

@@ -305,6 +305,26 @@ func handleCurl(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, 
 		case "--resolve", "--connect-to":
 			u.AddFinding(analysis.FindingRetarget, o.name+" "+o.val.display()+" sends the request to another address")
 		}
+		switch o.name {
+		case "-d", "--data", "--data-binary", "--data-raw", "--data-ascii", "--data-urlencode", "--json", "-F", "--form",
+			"--form-string", "-T", "--upload-file", "-K", "--config":
+		default:
+			// Many more options read their value from a file with @:
+			// -H @headers, --url-query name@file, --variable name@file.
+			if !o.hasVal || o.val.dynamic {
+				break
+			}
+			v := o.val.s
+			if o.name == "--url-query" || o.name == "--variable" {
+				if _, after, ok := strings.Cut(v, "@"); ok {
+					v = "@" + after
+				}
+			}
+			if f, ok := strings.CutPrefix(v, "@"); ok && f != "" {
+				sends = true
+				w.operand(sc, u, OperandUpload, withValue(o.val, f))
+			}
+		}
 	}
 	for _, a := range ps.operands {
 		w.url(sc, u, a)
