@@ -27,6 +27,7 @@ type parsed struct {
 	operands   []arg // operands of the deepest level, after the subcommand words
 	rest       []arg // for programs that stop at their first operand: everything from there on
 	maybeOpts  []arg // operands only known at run time that could start with "-"
+	unknownOpt string // an option not in the knowledge base, given before the subcommand
 	unknownSub string
 	dd         int // index in args of "--", or -1
 }
@@ -71,6 +72,12 @@ func parseArgs(p *Program, args []arg) *parsed {
 			continue
 		}
 		if isOpt {
+			if !subDone && level == p && ps.unknownOpt == "" && !a.dynamic && !strings.Contains(a.s, "=") && !knownOption(level, a.s) && i+1 < len(args) {
+				// An option this program's entry does not list, before
+				// the subcommand: if it takes a value, the subcommand is
+				// the word after.
+				ps.unknownOpt = a.s
+			}
 			i += parseOption(level, ps, args, i)
 			continue
 		}
@@ -182,6 +189,35 @@ func parseOption(level *Program, ps *parsed, args []arg, i int) int {
 	return 0
 }
 
+// knownOption reports an option the program's entry lists, or a cluster
+// of listed short flags.
+func knownOption(level *Program, s string) bool {
+	if _, ok := level.Options[s]; ok || level.ValueOptions[s] {
+		return true
+	}
+	if strings.HasPrefix(s, "--") {
+		for _, n := range expandPrefix(level, s) {
+			if _, ok := level.Options[n]; ok || level.ValueOptions[n] {
+				return true
+			}
+		}
+		return false
+	}
+	if level.LongSingleDash || len(s) < 2 {
+		return false
+	}
+	for j := 1; j < len(s); j++ {
+		o := s[:1] + s[j:j+1]
+		if _, ok := level.Options[o]; !ok && !level.ValueOptions[o] {
+			return false
+		}
+		if level.ValueOptions[o] {
+			return true // the rest is its value
+		}
+	}
+	return true
+}
+
 // expandPrefix resolves a GNU-style abbreviation (--har for --hard): a
 // known option is itself; otherwise every known long option it starts.
 // All of them, not only a unique one: the knowledge base may not list every
@@ -236,6 +272,10 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 	u.Subcommand = strings.Join(ps.words, " ")
 
 	operandCount := len(ps.operands)
+	if ps.unknownOpt != "" && p.Subcommands != nil {
+		u.Effects = u.Effects.With(analysis.Unknown)
+		u.AddFinding(analysis.FindingUnknownOption, p.Name+" "+ps.unknownOpt+" is not a known option: if it takes a value, the subcommand is another word")
+	}
 	switch {
 	case ps.unknownSub != "" && final.Subcommands != nil:
 		if final.UnknownSubcommand != nil {

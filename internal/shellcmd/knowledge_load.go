@@ -45,6 +45,7 @@ type ProgramDTO struct {
 	WithOperands      []string               `yaml:"with_operands"`
 	OperandRules      []RuleDTO              `yaml:"operand_rules"`
 	OptionRules       []RuleDTO              `yaml:"option_rules"`
+	Flags             string                 `yaml:"flags"` // options that take no value and change nothing judged
 	Assignments       bool                   `yaml:"assignments"`
 	Verbs             []RuleDTO              `yaml:"verbs"`
 	VerbDefault       *[]string              `yaml:"verb_default"`
@@ -285,6 +286,11 @@ func buildProgram(name string, d *ProgramDTO, parent *Program, path string) (*Pr
 			if r.Value != "" {
 				p.ValueOptions[n] = true
 			}
+		}
+	}
+	for _, f := range strings.Fields(d.Flags) {
+		if _, ok := p.Options[f]; !ok {
+			p.Options[f] = &OptionRule{}
 		}
 	}
 	p.RiskyOptions = false
