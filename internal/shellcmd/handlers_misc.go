@@ -81,14 +81,30 @@ func normalizeTar(args []arg) []arg {
 		return args
 	}
 	for _, r := range args[1].s {
-		if !strings.ContainsRune("AcdrtuxfvzjJZaphkmoOPSWlGgMiBnN", r) {
+		if !strings.ContainsRune(tarLetters, r) {
 			return args
 		}
 	}
-	out := append([]arg(nil), args...)
-	out[1] = withValue(args[1], "-"+args[1].s)
-	return out
+	// "tar xfC a.tar dir": every letter is an option, and the letters that
+	// take a value take the next operands in order (-f a.tar -C dir).
+	out := []arg{args[0]}
+	next := 2
+	for _, r := range args[1].s {
+		o := "-" + string(r)
+		out = append(out, withValue(args[1], o))
+		if strings.ContainsRune(tarValueLetters, r) && next < len(args) {
+			out = append(out, args[next])
+			next++
+		}
+	}
+	return append(out, args[next:]...)
 }
+
+// tarLetters are tar's one-letter options; tarValueLetters take a value.
+const (
+	tarLetters      = "AcdrtuxfvzjJZaphkmoOPSWlGgMiBnNCTXbHKLVIFsUwe"
+	tarValueLetters = "fCTXbHKLNVIFg"
+)
 
 // handleDD reads if= and of= operands.
 func handleDD(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, args []arg, env map[string]arg) bool {
