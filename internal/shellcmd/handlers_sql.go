@@ -80,8 +80,9 @@ func handleSQLClient(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *par
 	// follow it as units of their own.
 	var sqlTexts []string
 	if !cl.NoSQL {
+		msc := sc.child() // \cd in one text moves where the next ones write
 		for _, t := range texts {
-			if s, ok := w.clientMeta(sc, u, t, cl.Meta); ok {
+			if s, ok := w.clientMeta(msc, u, t, cl.Meta); ok {
 				sqlTexts = append(sqlTexts, s)
 			}
 		}
@@ -95,12 +96,13 @@ func handleSQLClient(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *par
 
 // sql analyzes SQL text given to a database client.
 func (w *walker) sql(sc *scope, u *analysis.Unit, a arg, meta byte) {
-	if text, ok := w.clientMeta(sc, u, a, meta); ok {
+	if text, ok := w.clientMeta(sc.child(), u, a, meta); ok {
 		w.sqlUnits(sc, u, text)
 	}
 }
 
-// clientMeta judges a client's meta-commands and returns the SQL left.
+// clientMeta judges a client's meta-commands and returns the SQL left. A
+// \cd changes sc: pass a scope of the client's own.
 func (w *walker) clientMeta(sc *scope, u *analysis.Unit, a arg, meta byte) (string, bool) {
 	if a.dynamic {
 		u.AddFinding(analysis.FindingDynamicCode, "the SQL is only known at run time")
@@ -275,8 +277,10 @@ func (w *walker) metaCommand(sc *scope, u *analysis.Unit, m string, meta byte) {
 			u.AddFinding(analysis.FindingDynamicCode, `\copy ... program runs a local command`)
 			return
 		}
+		// The last TO or FROM is the file: (SELECT 'a to b') TO 'f'.
 		dir, file := "", ""
-		if m := copyFile.FindStringSubmatch(rest); m != nil {
+		if ms := copyFile.FindAllStringSubmatch(rest, -1); len(ms) > 0 {
+			m := ms[len(ms)-1]
 			dir, file = strings.ToLower(m[1]), strings.Trim(m[2], `'"`)
 		}
 		switch {
@@ -314,7 +318,29 @@ func (w *walker) metaCommand(sc *scope, u *analysis.Unit, m string, meta byte) {
 		u.AddFinding(analysis.FindingCodeConfig, ".load loads a shared library")
 	case "c", "connect":
 		u.AddFinding(analysis.FindingRetarget, string(meta)+name+" connects elsewhere: "+rest)
-	case "open":
+	case "open", "clone":
 		target(OperandWrite)
+	case "cd":
+		if d := strings.Trim(rest, `'"`); d != "" && !strings.ContainsAny(d, "`$") {
+			sc.chdir(arg{s: d, raw: d}, true)
+		} else {
+			sc.cwdKnown = false
+		}
+	case "ar", "archive":
+		// .ar -x extracts into the directory of -C, or here.
+		f := strings.Fields(rest)
+		extract := false
+		dir := "."
+		for i, x := range f {
+			switch {
+			case x == "-x" || x == "--extract" || strings.HasPrefix(x, "-") && !strings.HasPrefix(x, "--") && strings.Contains(x, "x"):
+				extract = true
+			case (x == "-C" || x == "--directory") && i+1 < len(f):
+				dir = strings.Trim(f[i+1], `'"`)
+			}
+		}
+		if extract {
+			w.operand(sc, u, OperandWrite, arg{s: dir, raw: dir})
+		}
 	}
 }
