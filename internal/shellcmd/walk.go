@@ -161,7 +161,13 @@ func (w *walker) branch(sc *scope, f func(c *scope)) {
 			sc.set(name, variable{})
 		}
 	}
-	if c.cwdKnown != sc.cwdKnown || c.cwd != sc.cwd {
+	switch {
+	case c.cwdKnown == sc.cwdKnown && c.cwd == sc.cwd:
+	case c.cwdKnown && sc.cwdKnown && sc.cwdAlt == "" && (c.cwdAlt == "" || c.cwdAlt == sc.cwd):
+		// The branch may or may not have changed directory: judge later
+		// relative paths from both.
+		sc.cwd, sc.cwdAlt = c.cwd, sc.cwd
+	default:
 		sc.cwdKnown = false
 	}
 	if c.posKnown != sc.posKnown || c.posDynamic != sc.posDynamic || !slices.Equal(c.pos, sc.pos) {
@@ -209,6 +215,8 @@ func (w *walker) stmt(sc *scope, s *syntax.Stmt) {
 		switch c.Op {
 		case syntax.Pipe, syntax.PipeAll:
 			w.pipeline(sc, c)
+		case syntax.AndStmt:
+			w.andChain(sc, c)
 		default:
 			w.stmt(sc, c.X)
 			w.branch(sc, func(b *scope) { w.stmt(b, c.Y) })
@@ -278,6 +286,38 @@ func (w *walker) stmt(sc *scope, s *syntax.Stmt) {
 		w.opaque(sc, "", analysis.FindingUnparsable, "unsupported shell construct")
 	}
 	w.attachRedirs(sc, rd, start, simple)
+}
+
+// andChain walks a && b && c: the first command always runs, each next one
+// only after the one before it succeeded, so within the chain a cd that
+// came before did happen (mkdir b && cd b && cmake ..).
+func (w *walker) andChain(sc *scope, c *syntax.BinaryCmd) {
+	var items []*syntax.Stmt
+	for {
+		items = append(items, c.Y)
+		x, ok := c.X.Cmd.(*syntax.BinaryCmd)
+		if !ok || x.Op != syntax.AndStmt || c.X.Negated || c.X.Background || len(c.X.Redirs) > 0 {
+			items = append(items, c.X)
+			break
+		}
+		c = x
+	}
+	slices.Reverse(items)
+	cwd, alt := sc.cwd, sc.cwdAlt
+	w.stmt(sc, items[0])
+	succeeded := sc.cwdKnown && sc.cwd != cwd && alt == ""
+	w.branch(sc, func(b *scope) {
+		if succeeded {
+			b.cwdAlt = "" // the rest runs only if that cd succeeded
+		}
+		for _, it := range items[1:] {
+			cwd, alt := b.cwd, b.cwdAlt
+			w.stmt(b, it)
+			if b.cwdKnown && b.cwd != cwd && alt == "" {
+				b.cwdAlt = ""
+			}
+		}
+	})
 }
 
 // ifClause walks if/elif/else: the first condition always runs, the rest
