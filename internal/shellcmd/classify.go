@@ -530,7 +530,10 @@ func (w *walker) operand(sc *scope, u *analysis.Unit, mode OperandMode, a arg) {
 			access = analysis.AccessWrite
 			u.Effects = u.Effects.With(analysis.LocalWrite)
 			if p, ok := resolvePath(sc, a); ok {
-				w.written[p] = true
+				// What a trusted build writes (go build -o bin/app) is the
+				// workspace's own code; anything else written is not.
+				w.written[p] = !(u.Effects.Has(analysis.WorkspaceExec) && u.HasFinding(analysis.FindingTrusted) &&
+					!u.Effects.Any(analysis.Effects(analysis.Unknown, analysis.Opaque)))
 				if codeConfigPath(p) {
 					u.AddFinding(analysis.FindingCodeConfig, "writes "+shown+", which makes tools run code later")
 				}
@@ -733,9 +736,15 @@ func (w *walker) genericPaths(sc *scope, u *analysis.Unit, args []arg) {
 	}
 }
 
+// nameOnly programs look at a path's name or existence, never at what is
+// in it: test -f .env is not reading a secret.
+var nameOnly = map[string]bool{"test": true, "[": true, "[[": true, "echo": true, "printf": true, "basename": true,
+	"dirname": true, "realpath": true, "readlink": true, "stat": true, "touch": true, "mkdir": true, "ls": true,
+	"which": true, "type": true, "command": true}
+
 // finishUnit relates a unit to its input and arguments and records it.
 func (w *walker) finishUnit(sc *scope, u *analysis.Unit, args []arg) {
-	if len(args) > 1 && u.Kind == analysis.KindShell {
+	if len(args) > 1 && u.Kind == analysis.KindShell && !nameOnly[u.Program] {
 		w.secretArgs(sc, u, args[1:])
 	}
 	network := u.Effects.Any(analysis.Effects(analysis.Network, analysis.RemoteMutation, analysis.Exfiltration)) || len(u.Hosts) > 0

@@ -262,6 +262,8 @@ func handleCurl(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, 
 		switch o.name {
 		case "-X", "--request":
 			method = strings.ToUpper(o.val.s)
+		case "-G", "--get":
+			method = "GET" // the data goes into the URL's query
 		case "-d", "--data", "--data-binary", "--data-raw", "--data-ascii", "--data-urlencode", "--json", "-F", "--form",
 			"--form-string":
 			sends = true

@@ -552,8 +552,8 @@ var buildFiles = map[string]bool{"Makefile": true, "makefile": true, "GNUmakefil
 // wroteCode reports whether this command line has written a file that
 // code run from the workspace may load: a Makefile, package.json, a test.
 func (w *walker) wroteCode() bool {
-	for p := range w.written {
-		if buildFiles[path.Base(p)] || codeExts[path.Ext(p)] {
+	for p, untrusted := range w.written {
+		if untrusted && (buildFiles[path.Base(p)] || codeExts[path.Ext(p)]) {
 			return true
 		}
 	}
