@@ -1,6 +1,7 @@
 package shellcmd
 
 import (
+	"net/url"
 	"path"
 	"strings"
 
@@ -295,6 +296,24 @@ func handleLn(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, ar
 	return false
 }
 
+// rawSecret reports an API path that may read secrets or tokens: percent
+// escapes decoded first (%73ecrets is secrets); one only known at run time
+// may be anything.
+func rawSecret(v arg) bool {
+	if v.dynamic {
+		return true
+	}
+	p := v.s
+	if d, err := url.PathUnescape(p); err == nil {
+		p = d
+	} else if strings.Contains(p, "%") {
+		return true
+	}
+	p = strings.ToLower(p)
+	return strings.Contains(p, "secret") || strings.Contains(p, "token") || strings.Contains(p, "proxy") ||
+		strings.Contains(p, "/exec") || strings.Contains(p, "/attach")
+}
+
 // handleKubectl flags manifests fetched from the network and secrets.
 func handleKubectl(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, args []arg, env map[string]arg) bool {
 	for _, o := range ps.opts {
@@ -309,12 +328,18 @@ func handleKubectl(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parse
 			} else if o.val.s != "-" {
 				w.operand(sc, u, OperandRead, o.val)
 			}
+			if out, ok := ps.value("-o", "--output"); u.Subcommand == "get" && ok && !strings.HasPrefix(out.s, "name") &&
+				!strings.HasPrefix(out.s, "wide") {
+				// The objects the file names may be Secrets, printed whole.
+				u.Effects = u.Effects.With(analysis.SecretRead)
+				u.AddFinding(analysis.FindingMetadata, "prints the objects "+o.val.display()+" names, which may be secrets")
+			}
 		case "--raw", "--flatten":
 			switch {
 			case u.Subcommand == "config view":
 				u.Effects = u.Effects.With(analysis.SecretRead)
 				u.AddFinding(analysis.FindingMetadata, "prints the kubeconfig's credentials")
-			case strings.Contains(strings.ToLower(o.val.s), "secret") || strings.Contains(strings.ToLower(o.val.s), "token"):
+			case rawSecret(o.val):
 				u.Effects = u.Effects.With(analysis.SecretRead)
 				u.AddFinding(analysis.FindingMetadata, "reads secrets through the API ("+o.val.display()+")")
 			}
