@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -136,6 +137,13 @@ func TestBounds(t *testing.T) {
 			return d.Decision != policy.Allow
 		}},
 		{"recursive function", "f() { f; }; f", func(d *engine.Decision) bool { return d.Decision != policy.Allow }},
+		// Each function calls the next twelve times: 12^8 calls if walked
+		// naively. The step budget ends the walk.
+		{"exponential function calls", nestedCalls(8, 12), func(d *engine.Decision) bool {
+			return d.Decision == policy.Review && hasFinding(d, "bound-exceeded")
+		}},
+		{"nested loops", strings.Repeat("for a in 1 2 3 4 5 6 7 8; do ", 9) + "ls; " + strings.Repeat("done; ", 9),
+			func(d *engine.Decision) bool { return d.Decision != policy.Deny }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,6 +153,18 @@ func TestBounds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nestedCalls defines f0 (doing nothing) and f1..fdepth, each calling the
+// one below it fanout times, and calls the top one.
+func nestedCalls(depth, fanout int) string {
+	var b strings.Builder
+	b.WriteString("f0(){ :; }; ")
+	for i := 1; i <= depth; i++ {
+		fmt.Fprintf(&b, "f%d(){ %s}; ", i, strings.Repeat(fmt.Sprintf("f%d; ", i-1), fanout))
+	}
+	fmt.Fprintf(&b, "f%d", depth)
+	return b.String()
 }
 
 func hasFinding(d *engine.Decision, kind string) bool {
@@ -247,5 +267,23 @@ knowledge:
 	d := decide(t, e, engine.Request{Command: "deployctl --env production status"})
 	if !strings.Contains(strings.Join(d.Commands[0].Scopes.Strings(), ","), "production") {
 		t.Errorf("--env production should mark the production scope: %v", d.Commands[0].Scopes)
+	}
+}
+
+// TestCancelled: a caller that gives up stops the analysis, and what was
+// not analyzed is not allowed.
+func TestCancelled(t *testing.T) {
+	e := newEngine(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	d, err := e.Decide(ctx, engine.Request{Command: strings.Repeat("ls; ", 5000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Decision == policy.Allow || !hasFinding(d, "bound-exceeded") {
+		t.Fatalf("decision %s by %s with %d commands; want review with a bound-exceeded finding", d.Decision, d.Rule, len(d.Commands))
+	}
+	if len(d.Commands) > 2000 {
+		t.Errorf("%d commands analyzed after the context was done; want the walk to stop early", len(d.Commands))
 	}
 }
