@@ -24,9 +24,9 @@ type parsed struct {
 	prog       *Program // the deepest subcommand reached
 	words      []string // subcommand words
 	opts       []opt
-	operands   []arg // operands of the deepest level, after the subcommand words
-	rest       []arg // for programs that stop at their first operand: everything from there on
-	maybeOpts  []arg // operands only known at run time that could start with "-"
+	operands   []arg  // operands of the deepest level, after the subcommand words
+	rest       []arg  // for programs that stop at their first operand: everything from there on
+	maybeOpts  []arg  // operands only known at run time that could start with "-"
 	unknownOpt string // an option not in the knowledge base, given before the subcommand
 	unknownSub string
 	dd         int // index in args of "--", or -1
