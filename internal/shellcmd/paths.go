@@ -259,8 +259,6 @@ func (w *walker) globMatcher() globMatcher {
 	return globMatcher{dotglob: w.shopts["dotglob"], nocase: w.shopts["nocaseglob"]}
 }
 
-func globMatch(pattern, name string) bool { return globMatcher{}.match(pattern, name) }
-
 // match matches like bash: without dotglob, a name's leading dot must be
 // matched by a segment that starts with a dot or a bracket expression.
 func (m globMatcher) match(pattern, name string) bool {
