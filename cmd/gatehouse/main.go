@@ -112,7 +112,7 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 // Exit codes.
 const (
 	exitOK     = 0
-	exitError_ = 1
+	exitFailure = 1
 	exitUsage  = 2
 )
 
@@ -137,5 +137,5 @@ func (m *Main) exitCode(err error) int {
 		return 130
 	}
 	fmt.Fprintf(m.Stderr, "gatehouse: %v\n", err)
-	return exitError_
+	return exitFailure
 }
