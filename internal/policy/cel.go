@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
+	"strings"
 
 	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
 
 	"github.com/gatehouse/gatehouse/internal/analysis"
 )
@@ -30,10 +33,31 @@ func celEnv() (*cel.Env, error) {
 	return env, nil
 }
 
+// conditionFields are the fields of each variable a condition can use; the
+// variables are maps, so CEL itself would not catch unit.programm.
+var conditionFields = map[string][]string{
+	"request": {"kind", "target", "class", "command", "agent"},
+	"unit": {"kind", "text", "program", "subcommand", "argv", "via", "effects", "scope", "paths", "hosts", "findings",
+		"statement", "tables", "where", "functions"},
+	"impact": {"estimated", "estimated_rows", "rows_known", "reversible"},
+	"risk":   {"score"},
+}
+
 func compileCondition(env *cel.Env, expr string) (cel.Program, error) {
 	ast, iss := env.Compile(expr)
 	if iss != nil && iss.Err() != nil {
 		return nil, fmt.Errorf("bad CEL condition: %w", iss.Err())
+	}
+	nav := celast.NavigateAST(ast.NativeRep())
+	for _, e := range celast.MatchDescendants(nav, celast.KindMatcher(celast.SelectKind)) {
+		sel := e.AsSelect()
+		if sel.Operand().Kind() != celast.IdentKind {
+			continue
+		}
+		v := sel.Operand().AsIdent()
+		if fields, ok := conditionFields[v]; ok && !slices.Contains(fields, sel.FieldName()) {
+			return nil, fmt.Errorf("bad CEL condition: %s has no field %q (it has %s)", v, sel.FieldName(), strings.Join(fields, ", "))
+		}
 	}
 	if ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
 		return nil, fmt.Errorf("the condition must be true or false, but it is of type %v", ast.OutputType())

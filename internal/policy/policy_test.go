@@ -165,8 +165,8 @@ func TestBrokenConditionFailsClosed(t *testing.T) {
 version: 1
 default: deny
 rules:
-  - {id: allow-if, match: {effects: [read]}, condition: 'unit.nonexistent == 1', decision: allow}
-  - {id: review-if, match: {effects: [local-write]}, condition: 'unit.nonexistent == 1', decision: review}
+  - {id: allow-if, match: {effects: [read]}, condition: 'unit["nonexistent"] == 1', decision: allow}
+  - {id: review-if, match: {effects: [local-write]}, condition: 'unit["nonexistent"] == 1', decision: review}
 `)
 	out := p.Evaluate(&policy.Request{}, &policy.Subject{Unit: unit(analysis.Read), Class: "non-critical"})
 	if out.Decision != policy.Deny || len(out.Errors) == 0 {
@@ -176,7 +176,7 @@ rules:
 version: 1
 rules:
   - {id: allow-writes, match: {effects: [local-write]}, decision: allow}
-  - {id: deny-if, match: {effects: [local-write]}, condition: 'unit.nonexistent == 1', decision: deny}
+  - {id: deny-if, match: {effects: [local-write]}, condition: 'unit["nonexistent"] == 1', decision: deny}
 `)
 	out = p2.Evaluate(&policy.Request{}, &policy.Subject{Unit: unit(analysis.LocalWrite), Class: "non-critical"})
 	if out.Decision != policy.Deny {
