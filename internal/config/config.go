@@ -218,7 +218,8 @@ func Parse(data []byte, dir string) (*Config, error) {
 	if f.Policy != "" {
 		c.PolicyPath = abs(dir, f.Policy)
 	}
-	for name, t := range f.Targets {
+	for _, name := range slices.Sorted(maps.Keys(f.Targets)) {
+		t := f.Targets[name]
 		p := "targets." + name
 		if !namePattern.MatchString(name) {
 			bad(p, "a target name is lowercase letters, digits, '.', '_' or '-' (got %q)", name)

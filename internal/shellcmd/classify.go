@@ -445,7 +445,7 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 	if h == "" {
 		h = p.Handler
 	}
-	if fn, ok := handlerFuncs[h]; ok {
+	if fn := handlerFor(h); fn != nil {
 		if fn(w, sc, u, final, ps, args, env) {
 			return
 		}

@@ -11,38 +11,63 @@ import (
 // express. It returns true when it has recorded the unit itself.
 type handlerFunc func(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, args []arg, env map[string]arg) bool
 
-var handlerFuncs map[string]handlerFunc
-
-func init() {
-	// Assigned here rather than in the declaration because the handlers
-	// refer back to the walker, which refers to this table.
-	handlerFuncs = map[string]handlerFunc{
-		"shell":       handleShell,
-		"interpreter": handleInterpreter,
-		"awk":         handleAwk,
-		"sed":         handleSed,
-		"find":        handleFind,
-		"xargs":       handleXargs,
-		"parallel":    handleParallel,
-		"git":         handleGit,
-		"curl":        handleCurl,
-		"wget":        handleWget,
-		"ssh":         handleSSH,
-		"scp":         handleCopyRemote,
-		"rsync":       handleCopyRemote,
-		"netcat":      handleNetcat,
-		"socat":       handleSocat,
-		"sqlclient":   handleSQLClient,
-		"tar":         handleTar,
-		"dd":          handleDD,
-		"chmod":       handleChmod,
-		"kill":        handleKill,
-		"docker":      handleDocker,
-		"kubectl":     handleKubectl,
-		"http":        handleHTTPie,
-		"gh":          handleGH,
-		"ln":          handleLn,
+// handlerFor returns the structural handler a knowledge-base entry names,
+// or nil. (A switch rather than a map: the handlers refer back to the
+// walker, so a package-level map of them would be an initialization cycle.)
+func handlerFor(name string) handlerFunc {
+	switch name {
+	case "shell":
+		return handleShell
+	case "interpreter":
+		return handleInterpreter
+	case "awk":
+		return handleAwk
+	case "sed":
+		return handleSed
+	case "find":
+		return handleFind
+	case "xargs":
+		return handleXargs
+	case "parallel":
+		return handleParallel
+	case "git":
+		return handleGit
+	case "curl":
+		return handleCurl
+	case "wget":
+		return handleWget
+	case "ssh":
+		return handleSSH
+	case "scp":
+		return handleCopyRemote
+	case "rsync":
+		return handleCopyRemote
+	case "netcat":
+		return handleNetcat
+	case "socat":
+		return handleSocat
+	case "sqlclient":
+		return handleSQLClient
+	case "tar":
+		return handleTar
+	case "dd":
+		return handleDD
+	case "chmod":
+		return handleChmod
+	case "kill":
+		return handleKill
+	case "docker":
+		return handleDocker
+	case "kubectl":
+		return handleKubectl
+	case "http":
+		return handleHTTPie
+	case "gh":
+		return handleGH
+	case "ln":
+		return handleLn
 	}
+	return nil
 }
 
 // handleShell: bash -c CODE, bash SCRIPT, or bash reading its program from

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/analysis"
@@ -14,9 +13,6 @@ import (
 //go:embed knowledge.yaml
 var builtinKnowledge []byte
 
-// BuiltinKnowledge returns the embedded knowledge base source, for
-// documentation and for tools that want to extend it.
-func BuiltinKnowledge() []byte { return slices.Clone(builtinKnowledge) }
 
 // OperandMode says what a command's operands are.
 type OperandMode string
@@ -174,10 +170,6 @@ func (k *Knowledge) Lookup(name string) (*Program, bool) {
 	return nil, false
 }
 
-// Programs lists the names of every program the knowledge base knows.
-func (k *Knowledge) Programs() []string {
-	return slices.Sorted(maps.Keys(k.programs))
-}
 
 // Merge returns a knowledge base with the programs of o added to, or
 // replacing, those of k.

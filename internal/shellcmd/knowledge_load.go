@@ -104,13 +104,6 @@ type SQLClientDTO struct {
 	NoSQL          bool   `yaml:"no_sql"`
 }
 
-var handlers = map[string]bool{
-	"shell": true, "interpreter": true, "awk": true, "sed": true, "find": true, "xargs": true, "parallel": true,
-	"git": true, "curl": true, "wget": true, "ssh": true, "scp": true, "rsync": true, "netcat": true,
-	"socat": true, "sqlclient": true, "tar": true, "dd": true, "chmod": true, "kill": true, "docker": true,
-	"kubectl": true, "http": true, "gh": true, "ln": true,
-}
-
 // ParseKnowledge decodes a knowledge base file strictly.
 func ParseKnowledge(data []byte) (*Knowledge, error) {
 	var f KnowledgeFile
@@ -223,7 +216,7 @@ func buildProgram(name string, d *ProgramDTO, parent *Program, path string) (*Pr
 			p.Handler = parent.Handler
 		}
 	}
-	if p.Handler != "" && !handlers[p.Handler] {
+	if p.Handler != "" && handlerFor(p.Handler) == nil {
 		return nil, yamlstrict.Errorf(path+".handler", "unknown handler %q", p.Handler)
 	}
 	var err error

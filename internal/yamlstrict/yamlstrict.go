@@ -83,8 +83,18 @@ func Decode(data []byte, v any) error {
 
 var yamlLinePrefix = regexp.MustCompile(`^yaml: (line (\d+): )?`)
 
+// cleanYAMLError drops the library's "yaml:" prefix, keeping the line
+// number when there is one.
 func cleanYAMLError(err error) string {
-	return yamlLinePrefix.ReplaceAllString(err.Error(), "line $2: ")
+	m := yamlLinePrefix.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err.Error()
+	}
+	rest := err.Error()[len(m[0]):]
+	if m[2] == "" {
+		return rest
+	}
+	return "line " + m[2] + ": " + rest
 }
 
 type checker struct {
