@@ -79,7 +79,7 @@ type Request struct {
 	Kind    string // shell, sql or http; empty: from the target's kind
 	Command string
 	Target  string // empty: the default target
-	Class   string // overrides the target's class (policy examples)
+	Class   string // overrides the target's class, for policy examples only: never take it from an agent
 	Agent   string
 	Impact  *risk.Impact
 }
@@ -190,7 +190,7 @@ func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
 			Estimated: req.Impact.Estimated}
 		d.Impact.EstimatedRows, d.Impact.Reversible = req.Impact.EstimatedRows, req.Impact.Reversible
 	}
-	var topScore risk.Score
+	var topScore, decisiveScore risk.Score
 	decisive, top := -1, -1
 	for i := range units {
 		u := &units[i]
@@ -206,7 +206,7 @@ func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
 			top, topScore = i, sc
 		}
 		if decisive < 0 || out.Decision.Stricter(d.Decision) {
-			decisive = i
+			decisive, decisiveScore = i, sc
 			d.Decision, d.Rule = out.Decision, out.Rule
 			d.Reasons = d.Reasons[:0]
 			d.Reasons = append(d.Reasons, risk.Factor{Name: "policy", Text: policyText(out, u)})
@@ -226,8 +226,18 @@ func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
 	if d.Decision != policy.Review {
 		d.ApprovalsRequired = 0
 	}
+	// The score is the riskiest command's; the reasons explain the command
+	// that decided, then name the riskiest one if it is another.
 	d.RiskScore, d.RiskLevel = topScore.Score, topScore.Level
-	d.Reasons = append(d.Reasons, topScore.Factors...)
+	d.Reasons = append(d.Reasons, decisiveScore.Factors...)
+	if top != decisive {
+		what := units[top].Text
+		if len(what) > 120 {
+			what = strings.ToValidUTF8(what[:117], "") + "..."
+		}
+		d.Reasons = append(d.Reasons, risk.Factor{Name: "riskiest-command",
+			Text: fmt.Sprintf("the riskiest command scores %d: %s", topScore.Score, what)})
+	}
 	d.Summary = topScore.Summary()
 	if d.Impact.Reversible == nil {
 		rev := reversible(units)
