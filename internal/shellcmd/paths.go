@@ -415,11 +415,10 @@ func secretPath(p string) bool {
 	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
 	for i := range segs {
 		for _, ds := range secretDirSegs {
-			d := strings.Join(ds, "/")
-			if i+len(ds) <= len(segs) && equalSegs(segs[i:i+len(ds)], ds) {
+			if segs[i] == ds[0] && i+len(ds) <= len(segs) && equalSegs(segs[i:i+len(ds)], ds) {
 				// Public halves of key pairs and known_hosts are not secrets.
 				base := segs[len(segs)-1]
-				if d == ".ssh" && (strings.HasSuffix(base, ".pub") || base == "known_hosts" || base == "config") && i+1 < len(segs) {
+				if len(ds) == 1 && ds[0] == ".ssh" && (strings.HasSuffix(base, ".pub") || base == "known_hosts" || base == "config") && i+1 < len(segs) {
 					return false
 				}
 				return true
