@@ -86,36 +86,44 @@ type Impact struct {
 	Estimated     bool // an estimate was attempted: a nil EstimatedRows means it failed
 }
 
+// activation gives a condition its variables, each built only when the
+// condition reads it (cel-go calls a func value lazily).
 func activation(req *Request, s *Subject) map[string]any {
 	u := s.Unit
-	paths := make([]map[string]any, len(u.Paths))
-	for i, p := range u.Paths {
-		paths[i] = map[string]any{"path": p.Value, "class": p.Class.String(), "access": p.Access.String()}
-	}
-	findings := make([]string, len(u.Findings))
-	for i, f := range u.Findings {
-		findings[i] = string(f.Kind)
-	}
-	impact := map[string]any{"estimated_rows": int64(UnknownRows), "rows_known": false, "reversible": false, "estimated": false}
-	if req.Impact != nil {
-		impact["estimated"] = req.Impact.Estimated || req.Impact.EstimatedRows != nil
-		if req.Impact.EstimatedRows != nil {
-			impact["estimated_rows"] = *req.Impact.EstimatedRows
-			impact["rows_known"] = true
-		}
-		if req.Impact.Reversible != nil {
-			impact["reversible"] = *req.Impact.Reversible
-		}
-	}
 	return map[string]any{
-		"request": map[string]any{"kind": req.Kind.String(), "target": req.Target, "class": req.Class,
-			"command": req.Command, "agent": req.Agent},
-		"unit": map[string]any{"kind": u.Kind.String(), "text": u.Text, "program": u.Program, "subcommand": u.Subcommand,
-			"argv": nonNil(u.Argv), "via": nonNil(u.Via), "effects": u.Effects.Strings(), "scope": u.Scopes.Strings(),
-			"paths": paths, "hosts": nonNil(u.Hosts), "findings": findings, "statement": u.Statement,
-			"tables": nonNil(u.Tables), "where": u.Where, "functions": nonNil(u.Functions)},
-		"impact": impact,
-		"risk":   map[string]any{"score": int64(s.Risk)},
+		"request": func() any {
+			return map[string]any{"kind": req.Kind.String(), "target": req.Target, "class": req.Class,
+				"command": req.Command, "agent": req.Agent}
+		},
+		"unit": func() any {
+			paths := make([]map[string]any, len(u.Paths))
+			for i, p := range u.Paths {
+				paths[i] = map[string]any{"path": p.Value, "class": p.Class.String(), "access": p.Access.String()}
+			}
+			findings := make([]string, len(u.Findings))
+			for i, f := range u.Findings {
+				findings[i] = string(f.Kind)
+			}
+			return map[string]any{"kind": u.Kind.String(), "text": u.Text, "program": u.Program, "subcommand": u.Subcommand,
+				"argv": nonNil(u.Argv), "via": nonNil(u.Via), "effects": u.Effects.Strings(), "scope": u.Scopes.Strings(),
+				"paths": paths, "hosts": nonNil(u.Hosts), "findings": findings, "statement": u.Statement,
+				"tables": nonNil(u.Tables), "where": u.Where, "functions": nonNil(u.Functions)}
+		},
+		"impact": func() any {
+			impact := map[string]any{"estimated_rows": int64(UnknownRows), "rows_known": false, "reversible": false, "estimated": false}
+			if req.Impact != nil {
+				impact["estimated"] = req.Impact.Estimated || req.Impact.EstimatedRows != nil
+				if req.Impact.EstimatedRows != nil {
+					impact["estimated_rows"] = *req.Impact.EstimatedRows
+					impact["rows_known"] = true
+				}
+				if req.Impact.Reversible != nil {
+					impact["reversible"] = *req.Impact.Reversible
+				}
+			}
+			return impact
+		},
+		"risk": func() any { return map[string]any{"score": int64(s.Risk)} },
 	}
 }
 

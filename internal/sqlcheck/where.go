@@ -1,6 +1,7 @@
 package sqlcheck
 
 import (
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -28,15 +29,12 @@ func targetOf(rv *pg.RangeVar) *target {
 	return t
 }
 
-// filtersTarget reports whether a write's condition can tell the target's
-// rows apart: it is not a tautology, it refers to the target's columns
-// outside any subquery (WHERE EXISTS (SELECT ...) or a condition on only
-// the FROM tables of UPDATE ... FROM picks all rows or none), and it is
-// not "col IN (SELECT col FROM the same table)".
+// filtersTarget reports whether a write's condition, already known not to
+// be a tautology, can tell the target's rows apart: it refers to the
+// target's columns outside any subquery (WHERE EXISTS (SELECT ...) or a
+// condition on only the FROM tables of UPDATE ... FROM picks all rows or
+// none), and it is not "col IN (SELECT col FROM the same table)".
 func filtersTarget(n *pg.Node, t *target) bool {
-	if tautology(n) {
-		return false
-	}
 	if t == nil {
 		return true
 	}
@@ -520,6 +518,9 @@ func sameColumn(a, b *pg.Node) bool {
 // sameTree reports two expressions that are the same but for where they
 // are in the text: upper(email) = upper(email).
 func sameTree(a, b *pg.Node) bool {
+	if a == nil || b == nil || reflect.TypeOf(a.Node) != reflect.TypeOf(b.Node) || isConst(a) {
+		return false // cheap answers first: cloning trees is not
+	}
 	ca, cb := proto.Clone(a), proto.Clone(b)
 	clearLocations(ca.ProtoReflect())
 	clearLocations(cb.ProtoReflect())
