@@ -288,6 +288,18 @@ func handleInterpreter(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *p
 		return true
 	}
 	if len(ps.opts) > 0 && sc.stdin == nil {
+		// node --test, php --ini: an option the knowledge base says does
+		// the whole job.
+		for _, o := range ps.opts {
+			if o.rule != nil && o.rule.Set != nil {
+				u.Effects |= *o.rule.Set
+				if o.rule.Set.Has(analysis.WorkspaceExec) {
+					u.AddFinding(analysis.FindingTrusted, u.Program+" "+o.name+" runs the workspace's code")
+				}
+				w.finishUnit(sc, u, args)
+				return true
+			}
+		}
 		// python --version, node -v: nothing runs.
 		for _, o := range ps.opts {
 			if o.name == "--version" || o.name == "-V" || o.name == "-v" || o.name == "--help" || o.name == "-h" {
