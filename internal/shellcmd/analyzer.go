@@ -127,6 +127,7 @@ func (a *Analyzer) AnalyzeContext(ctx context.Context, src, workdir string) ([]a
 		seen:      map[syntax.Node]bool{},
 		uncertain: map[string]bool{},
 		shopts:    map[string]bool{},
+		readonly:  map[string]bool{},
 	}
 	if workdir == "" {
 		w.workdir = ""

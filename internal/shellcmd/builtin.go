@@ -14,6 +14,7 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 	rest := args[1:]
 	switch name {
 	case "cd", "pushd", "popd", "chdir":
+		sc.writes[cwdWrites]++
 		ops := operandsOf(rest)
 		switch {
 		case name == "popd":
@@ -110,6 +111,7 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 			}
 			w.aliases[n] = v
 			w.aliasDefs = append(w.aliasDefs, n)
+			w.defs++
 		}
 		return true
 	case "unalias":
@@ -118,21 +120,38 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 		}
 		return true
 	case "unset":
-		funcs := false
+		// unset NAME removes the variable, or the function when there is
+		// no such variable; -f only functions, -v only variables. A
+		// function it may remove is uncertain from here on: calls are
+		// judged as the program too.
+		funcs, vars := false, false
+		opts := true
+		w.defs++
 		for _, a := range rest {
 			if proxyVar(a.s) {
 				u := w.opaque(sc, "unset "+a.s, analysis.FindingProxyBypass, "unsetting "+a.s+" makes programs bypass the egress proxy")
 				u.Program = "unset"
 			}
 			switch {
-			case a.s == "-f":
-				funcs = true
-			case a.s == "-v" || a.s == "-n":
-			case funcs:
-				delete(w.funcs, a.s)
+			case opts && !a.dynamic && a.s == "--":
+				opts = false
+			case opts && !a.dynamic && strings.HasPrefix(a.s, "-") && len(a.s) > 1:
+				funcs = funcs || strings.Contains(a.s, "f")
+				vars = vars || strings.ContainsAny(a.s, "vn")
 			case a.dynamic:
+				for name := range w.funcs {
+					w.uncertain["func "+name] = true
+				}
 			default:
-				w.assignVar(sc, a.s, variable{unset: true, known: true})
+				opts = false
+				if !vars || funcs {
+					if _, ok := w.funcs[a.s]; ok {
+						w.uncertain["func "+a.s] = true
+					}
+				}
+				if !funcs {
+					w.assignVar(sc, a.s, variable{unset: true, known: true})
+				}
 			}
 		}
 		return true
@@ -147,7 +166,7 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 			isV := false
 			for i, a := range rest {
 				if a.s == "-v" && i+1 < len(rest) {
-					sc.set(rest[i+1].s, variable{})
+					w.setByName(sc, rest[i+1])
 					isV = true
 				}
 			}
@@ -156,6 +175,8 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 		for _, a := range rest {
 			if !a.dynamic && isName(a.s) {
 				sc.set(a.s, variable{})
+			} else {
+				w.setByName(sc, a)
 			}
 		}
 		if name == "mapfile" || name == "readarray" {
@@ -185,13 +206,7 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 		}
 		return true
 	case "hash":
-		for i, a := range rest {
-			if a.s == "-p" && i+2 < len(rest) {
-				// hash -p /bin/rm ls: from now on "ls" runs /bin/rm.
-				w.hashed[rest[i+2].s] = rest[i+1]
-				w.markDefined("hash "+rest[i+2].s, w.cond > 0)
-			}
-		}
+		w.hash(sc, rest)
 		return true
 	case "shopt":
 		set := false
@@ -335,26 +350,36 @@ func (w *walker) source(sc *scope, args []arg) {
 // after this point unknown.
 func (w *walker) trap(sc *scope, code arg) {
 	w.branch(sc, func(b *scope) { w.evalCode(b.inline("trap"), "trap", []arg{code}, "trap") })
-	w.traps = append(w.traps, pendingTrap{code: code, sc: sc.child(), writes: maps.Clone(sc.writes)})
+	w.traps = append(w.traps, pendingTrap{code: code, sc: sc.child(), writes: maps.Clone(sc.writes), defs: w.defs})
 }
 
 // pendingTrap is a trap to analyze again at the end of the walk.
 type pendingTrap struct {
 	code   arg
 	sc     *scope         // the shell when the trap was set
-	writes map[string]int // assignment counts then
+	writes map[string]int // assignment counts then (and " cwd": directory changes)
+	defs   int            // function, alias and hash definitions then
 }
 
 // replayTraps analyzes each trap once more with the variables assigned
-// since it was set held unknown.
-func (w *walker) replayTraps() {
+// since it was set held unknown, in a directory unknown if the shell moved,
+// and with the functions and hash entries of the end of the line.
+func (w *walker) replayTraps(final *scope) {
 	for _, t := range w.traps {
-		changed := false
+		changed := t.defs != w.defs
 		for name, n := range t.sc.writes {
-			if n != t.writes[name] {
-				t.sc.vars[name] = variable{}
-				changed = true
+			if n == t.writes[name] {
+				continue
 			}
+			changed = true
+			if name == cwdWrites {
+				t.sc.cwdKnown, t.sc.cwdAlt = false, ""
+			} else {
+				t.sc.vars[name] = variable{}
+			}
+		}
+		if t.sc.cwdKnown && (final.cwd != t.sc.cwd || !final.cwdKnown) {
+			t.sc.cwdKnown, t.sc.cwdAlt, changed = false, "", true
 		}
 		if changed && !w.full {
 			w.evalCode(t.sc.inline("trap"), "trap", []arg{t.code}, "trap")
@@ -379,5 +404,62 @@ func (w *walker) external(sc *scope, ops []arg, env map[string]arg) {
 	}
 	if savedAlias != "" {
 		w.aliases[name] = savedAlias
+	}
+}
+
+// hash handles the hash builtin: hash -p PATH NAME... (also -pPATH, -rp,
+// --) makes each NAME run PATH.
+func (w *walker) hash(sc *scope, rest []arg) {
+	var target *arg
+	var names []arg
+	opts := true
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case opts && !a.dynamic && a.s == "--":
+			opts = false
+		case opts && !a.dynamic && strings.HasPrefix(a.s, "-") && len(a.s) > 1:
+			if j := strings.IndexByte(a.s, 'p'); j >= 0 {
+				if j+1 < len(a.s) {
+					t := withValue(a, a.s[j+1:])
+					target = &t
+				} else if i+1 < len(rest) {
+					target = &rest[i+1]
+					i++
+				}
+			}
+		case opts && a.dynamic:
+			target = &arg{s: dyn, raw: a.raw, dynamic: true} // an option only known at run time
+			names = append(names, a)
+		default:
+			opts = false
+			names = append(names, a)
+		}
+	}
+	if target == nil {
+		return
+	}
+	for _, n := range names {
+		if n.dynamic {
+			w.opaque(sc, "hash "+n.display(), analysis.FindingDynamicCommand, "hash rebinds a command name only known at run time")
+			continue
+		}
+		w.hashed[n.s] = *target
+		w.markDefined("hash "+n.s, w.cond > 0)
+		w.defs++
+	}
+}
+
+// setByName records a variable set by a builtin through its name (read
+// NAME, printf -v NAME): unknown from here, and an opaque unit when the name
+// rebinds commands (BASH_CMDS[ls]) or is itself only known at run time.
+func (w *walker) setByName(sc *scope, a arg) {
+	base, _, _ := strings.Cut(a.s, "[")
+	switch {
+	case a.dynamic, base == "BASH_CMDS", base == "BASH_ALIASES":
+		w.defs++
+		w.opaque(sc, a.display(), analysis.FindingDynamicCommand, "sets "+a.display()+", which may rebind command names")
+	case isName(base):
+		sc.set(base, variable{})
 	}
 }

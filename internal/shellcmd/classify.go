@@ -126,6 +126,13 @@ func parseOption(level *Program, ps *parsed, args []arg, i int) int {
 		add(a.display(), a, false)
 		return 0
 	}
+	if strings.HasPrefix(s, "--") && level.LongSingleDash {
+		// Go's flag package (go, terraform) reads --flag as -flag.
+		if name, _, _ := strings.Cut(s, "="); !knownOption(level, name) && knownOption(level, name[1:]) {
+			s = s[1:]
+			a = withValue(a, s)
+		}
+	}
 	if strings.HasPrefix(s, "--") {
 		name, val, hasEq := strings.Cut(s, "=")
 		names := expandPrefix(level, name)

@@ -164,6 +164,13 @@ func (w *walker) assign(sc *scope, as *syntax.Assign, exported bool) {
 	if as.Naked {
 		return
 	}
+	if (name == "BASH_CMDS" || name == "BASH_ALIASES") && as.Index == nil {
+		// BASH_CMDS=([ls]=/bin/rm), +=, declare -A: rebinds command names
+		// in ways not followed here.
+		w.defs++
+		w.opaque(sc, name+"=...", analysis.FindingDynamicCommand, name+" rebinds command names")
+		return
+	}
 	if as.Index != nil {
 		w.arithm(sc, as.Index)
 		if idx := printArith(as.Index); strings.ContainsAny(idx, "$`") {
@@ -178,6 +185,7 @@ func (w *walker) assign(sc *scope, as *syntax.Assign, exported bool) {
 			} else if name == "BASH_CMDS" {
 				w.hashed[key] = val
 				w.markDefined("hash "+key, w.cond > 0)
+				w.defs++
 			} else {
 				w.aliases[key] = val.s
 				w.aliasDefs = append(w.aliasDefs, key)
@@ -240,6 +248,14 @@ func (w *walker) decl(sc *scope, d *syntax.DeclClause) {
 		if as.Naked && as.Name == nil && as.Value != nil {
 			if f := as.Value.Lit(); strings.HasPrefix(f, "-") {
 				flags += f[1:]
+			}
+		}
+	}
+	if strings.Contains(flags, "f") && (d.Variant.Value == "readonly" || strings.Contains(flags, "r")) {
+		// readonly -f NAME: later definitions of NAME fail.
+		for _, as := range d.Args {
+			if as.Name != nil {
+				w.readonly[as.Name.Value] = true
 			}
 		}
 	}
@@ -323,7 +339,9 @@ var commandEnvVars = map[string]bool{
 	"GH_PAGER": true, "GH_BROWSER": true, "GH_EDITOR": true, "GLAB_PAGER": true, "AWS_PAGER": true, "GCCGO": true,
 	"CC_FOR_TARGET": true, "CXX_FOR_TARGET": true, "PKG_CONFIG": true, "GPG_TTY_PROGRAM": true, "PSQL_PAGER": true,
 	"PSQL_EDITOR": true, "SUDO_EDITOR": true, "SELECTED_EDITOR": true, "BAT_PAGER": true, "DELTA_PAGER": true,
-	"MANPAGER_CMD": true, "LESSEDIT": true, "GIT_DIFF_OPTS_CMD": true, "HGMERGE": true,
+	"MANPAGER_CMD": true, "LESSEDIT": true, "GIT_DIFF_OPTS_CMD": true, "HGMERGE": true, "AS": true, "NM": true,
+	"OBJCOPY": true, "OBJDUMP": true, "STRIP": true, "RANLIB": true, "READELF": true, "CC_LD": true, "CXX_LD": true,
+	"LINK": true,
 }
 
 // codeEnvVars are variables that make programs load or run code the
@@ -337,6 +355,9 @@ var codeEnvVars = map[string]bool{
 	"NODE_OPTIONS": true, "PYTHONINSPECT": true, "LUA_INIT": true, "PYTHONHOME": true,
 	"RUSTC": true, "RUSTC_WRAPPER": true, "RUSTC_WORKSPACE_WRAPPER": true, "RUSTDOC": true, "GOROOT": true,
 	"GOENV": true, "CGO_CFLAGS": true, "CGO_CXXFLAGS": true, "CGO_LDFLAGS": true, "CGO_CPPFLAGS": true,
+	"COMPILER_PATH": true, "GCC_EXEC_PREFIX": true, "LIBRARY_PATH": true, "CPATH": true, "C_INCLUDE_PATH": true,
+	"CPLUS_INCLUDE_PATH": true, "GCC_COMPARE_DEBUG": true, "DEPENDENCIES_OUTPUT": true, "SUNPRO_DEPENDENCIES": true,
+	"CCACHE_PREFIX": true, "CCACHE_COMPILER": true, "DISTCC_HOSTS": true, "RUSTC_LINKER": true, "CARGO_HOME_BIN": true,
 	"MAKEFILES": true, "MAKEFLAGS": true, "MFLAGS": true, "GNUMAKEFLAGS": true, "MAKESHELL": true, ".SHELLFLAGS": true,
 	"GCONV_PATH": true, "LESSKEY": true, "LESSKEY_SRC": true, "LESSKEYIN": true,
 	// Configuration files and homes: the files they point at can run code.
@@ -510,6 +531,19 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 		w.add(u)
 		return
 	}
+	// Bash looks a name up as a function first (even one with a slash in
+	// it), then as a builtin, then in the hash table and PATH. In this
+	// shell a function hides the program of the same name; started fresh
+	// (sudo, xargs, bash -c), or defined where it may not take effect, the
+	// program may run instead: judge both.
+	w.evaluatedArgs(sc, args)
+	if fd, ok := w.funcs[name.s]; ok {
+		prog := name.s
+		w.withPrefix(sc, env, func() { w.callFunction(sc, prog, fd, args) })
+		if !sc.fresh && !w.uncertain["func "+prog] {
+			return
+		}
+	}
 	if h, ok := w.hashed[name.s]; ok && !strings.Contains(name.s, "/") {
 		if !sc.fresh && !w.uncertain["hash "+name.s] {
 			args = append([]arg{h}, args[1:]...)
@@ -520,22 +554,13 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 			w.command(sc, append([]arg{h}, args[1:]...), env)
 		}
 	}
-	w.evaluatedArgs(sc, args)
 	prog := name.s
 	base := prog
 	if strings.Contains(prog, "/") {
 		base = path.Base(prog)
 	}
 	if !strings.Contains(prog, "/") {
-		// In this shell a function hides the program of the same name.
-		// Started fresh (sudo, xargs, bash -c) the program runs, or an
-		// exported function: judge both.
-		if fd, ok := w.funcs[prog]; ok {
-			w.withPrefix(sc, env, func() { w.callFunction(sc, prog, fd, args) })
-			if !sc.fresh && !w.uncertain["func "+prog] {
-				return
-			}
-		} else if text, ok := w.aliases[prog]; ok {
+		if text, ok := w.aliases[prog]; ok && w.funcs[prog] == nil {
 			w.called["alias "+prog] = true
 			delete(w.aliases, prog) // aliases do not expand recursively
 			rest := append([]string{text}, quoteAll(args2strings(args[1:]))...)

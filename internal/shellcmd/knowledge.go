@@ -13,7 +13,6 @@ import (
 //go:embed knowledge.yaml
 var builtinKnowledge []byte
 
-
 // OperandMode says what a command's operands are.
 type OperandMode string
 
@@ -169,7 +168,6 @@ func (k *Knowledge) Lookup(name string) (*Program, bool) {
 	}
 	return nil, false
 }
-
 
 // Merge returns a knowledge base with the programs of o added to, or
 // replacing, those of k.

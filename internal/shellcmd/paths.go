@@ -154,7 +154,7 @@ func (w *walker) classifyPath(sc *scope, a arg) (string, analysis.PathClass) {
 			return shown, analysis.Secret
 		}
 	}
-	if sc.cwdAlt != "" && !strings.HasPrefix(a.s, "/") && !strings.HasPrefix(a.s, "~") {
+	if sc.cwdAlt != "" && (!strings.HasPrefix(a.s, "/") && !strings.HasPrefix(a.s, "~") || strings.HasPrefix(a.s, "/proc/")) {
 		// cd may have failed, leaving the shell where it was: judge the
 		// path from there too.
 		if alt, ok := resolvePath(&scope{cwd: sc.cwdAlt, cwdKnown: true}, a); ok {

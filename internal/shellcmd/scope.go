@@ -65,6 +65,9 @@ func (sc *scope) lookup(name string) (variable, bool) {
 	return v, ok
 }
 
+// cwdWrites counts directory changes in scope.writes (not a variable name).
+const cwdWrites = " cwd"
+
 func (sc *scope) set(name string, v variable) {
 	sc.vars[name] = v
 	sc.writes[name]++

@@ -47,6 +47,8 @@ type walker struct {
 	cond      int
 	uncertain map[string]bool // function and hash names that may not be defined
 	shopts    map[string]bool // shell options turned on anywhere (dotglob, nocaseglob, cdable_vars)
+	defs      int             // function, alias and hash definitions so far, for trap replay
+	readonly  map[string]bool // functions made readonly: later definitions fail
 }
 
 // script parses src and runs it in sc. via names what fed it (bash -c,
@@ -305,7 +307,7 @@ func (w *walker) andChain(sc *scope, c *syntax.BinaryCmd) {
 	slices.Reverse(items)
 	cwd, alt := sc.cwd, sc.cwdAlt
 	w.stmt(sc, items[0])
-	succeeded := sc.cwdKnown && sc.cwd != cwd && alt == ""
+	succeeded := isCd(items[0]) && sc.cwdKnown && sc.cwd != cwd && alt == ""
 	w.branch(sc, func(b *scope) {
 		if succeeded {
 			b.cwdAlt = "" // the rest runs only if that cd succeeded
@@ -313,11 +315,29 @@ func (w *walker) andChain(sc *scope, c *syntax.BinaryCmd) {
 		for _, it := range items[1:] {
 			cwd, alt := b.cwd, b.cwdAlt
 			w.stmt(b, it)
-			if b.cwdKnown && b.cwd != cwd && alt == "" {
+			if isCd(it) && b.cwdKnown && b.cwd != cwd && alt == "" {
 				b.cwdAlt = ""
 			}
 		}
 	})
+}
+
+// isCd reports a plain cd (or pushd) statement, whose success is what
+// lets the next command of an && chain run. "! cd x", "cd x || true" and
+// "{ cd x; true; }" succeed whether or not the cd did.
+func isCd(s *syntax.Stmt) bool {
+	if s == nil || s.Negated || s.Background {
+		return false
+	}
+	ce, ok := s.Cmd.(*syntax.CallExpr)
+	if !ok || len(ce.Args) == 0 {
+		return false
+	}
+	switch ce.Args[0].Lit() {
+	case "cd", "pushd", "chdir":
+		return true
+	}
+	return false
 }
 
 // ifClause walks if/elif/else: the first condition always runs, the rest
@@ -447,7 +467,13 @@ func (w *walker) forClause(sc *scope, c *syntax.ForClause) {
 // finds again are dropped.
 func (w *walker) loop(sc *scope, body func(b *scope)) {
 	first := len(w.units)
+	cwd, known := sc.cwd, sc.cwdKnown
 	w.branch(sc, body)
+	if sc.cwd != cwd || sc.cwdKnown != known {
+		// A body that changes directory (cd ..) is somewhere else on
+		// every pass: from the second pass on, the directory is unknown.
+		sc.cwdKnown, sc.cwdAlt = false, ""
+	}
 	second := len(w.units)
 	saved := w.seen
 	w.seen = map[syntax.Node]bool{} // substitutions are analyzed again with the new values
@@ -482,6 +508,10 @@ func (w *walker) dedupe(first, second int) {
 // take effect here is uncertain, so calls judge the program of that name
 // too.
 func (w *walker) defineFunc(name string, fd *syntax.FuncDecl) {
+	if w.readonly[name] {
+		return // bash refuses to redefine a readonly function
+	}
+	w.defs++
 	w.funcs[name] = fd
 	compound := false
 	if fd.Body != nil {
@@ -750,7 +780,7 @@ func (w *walker) substitutionNode(sc *scope, n syntax.Node) bool {
 // were defined but never called, and any substitution or command the walk
 // missed; then it relates units to each other (data flows).
 func (w *walker) finish(sc *scope) {
-	w.replayTraps()
+	w.replayTraps(sc)
 	for _, name := range slices.Sorted(maps.Keys(w.funcs)) {
 		fd := w.funcs[name]
 		if !w.called[name] && !w.full {
