@@ -2,6 +2,7 @@ package sqlcheck
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -111,7 +112,7 @@ func selfSubquery(n *pg.Node, t *target) bool {
 	}
 	col := unwrap(sl.Testexpr).GetColumnRef()
 	sel := sl.Subselect.GetSelectStmt()
-	if col == nil || sel == nil || sel.WhereClause != nil || sel.LimitCount != nil || len(sel.TargetList) != 1 ||
+	if col == nil || sel == nil || sel.WhereClause != nil && !tautology(sel.WhereClause) || sel.LimitCount != nil || len(sel.TargetList) != 1 ||
 		len(sel.FromClause) != 1 || len(sel.GroupClause) > 0 || sel.HavingClause != nil {
 		return false
 	}
@@ -291,21 +292,38 @@ func truth(n *pg.Node) truthValue {
 	return unknownTruth
 }
 
-// nullOrNotNull reports "x IS NULL OR x IS NOT NULL" among OR branches.
+// nullOrNotNull reports "x IS NULL OR x IS NOT NULL" (or NOT x IS NULL)
+// among OR branches.
 func nullOrNotNull(args []*pg.Node) bool {
 	for _, a := range args {
-		na := a.GetNullTest()
-		if na == nil || na.Nulltesttype != pg.NullTestType_IS_NULL {
+		na, isNull := nullTest(a)
+		if na == nil || !isNull {
 			continue
 		}
 		for _, b := range args {
-			nb := b.GetNullTest()
-			if nb != nil && nb.Nulltesttype == pg.NullTestType_IS_NOT_NULL && sameExpr(na.Arg, nb.Arg) {
+			if nb, bNull := nullTest(b); nb != nil && !bNull && sameExpr(na.Arg, nb.Arg) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// nullTest reads x IS NULL, x IS NOT NULL and their negations.
+func nullTest(n *pg.Node) (nt *pg.NullTest, isNull bool) {
+	neg := false
+	for {
+		b := n.GetBoolExpr()
+		if b == nil || b.Boolop != pg.BoolExprType_NOT_EXPR || len(b.Args) != 1 {
+			break
+		}
+		neg, n = !neg, b.Args[0]
+	}
+	nt = n.GetNullTest()
+	if nt == nil {
+		return nil, false
+	}
+	return nt, (nt.Nulltesttype == pg.NullTestType_IS_NULL) != neg
 }
 
 func sameExpr(a, b *pg.Node) bool {
@@ -334,13 +352,40 @@ func complementary(args []*pg.Node) bool {
 			if oy == "!=" {
 				oy = "<>"
 			}
-			if nx != "" && (nx == oy || nx == "<>" && oy == "!=") && sameExpr(x.Lexpr, y.Lexpr) && sameExpr(x.Rexpr, y.Rexpr) {
+			if nx == "" {
+				continue
+			}
+			if nx == oy && sameExpr(x.Lexpr, y.Lexpr) && sameExpr(x.Rexpr, y.Rexpr) {
+				return true
+			}
+			// 0 < id OR id <= 0: the same comparison with the sides swapped.
+			if flipped[nx] == oy && sameExpr(x.Lexpr, y.Rexpr) && sameExpr(x.Rexpr, y.Lexpr) {
+				return true
+			}
+		}
+	}
+	// x LIKE p OR x NOT LIKE p
+	for i, a := range args {
+		x := a.GetAExpr()
+		if x == nil || (x.Kind != pg.A_Expr_Kind_AEXPR_LIKE && x.Kind != pg.A_Expr_Kind_AEXPR_ILIKE) || len(x.Name) == 0 {
+			continue
+		}
+		for _, b := range args[i+1:] {
+			y := b.GetAExpr()
+			if y == nil || y.Kind != x.Kind || len(y.Name) == 0 {
+				continue
+			}
+			ox, oy := constText(x.Name[len(x.Name)-1]), constText(y.Name[len(y.Name)-1])
+			if ox != oy && strings.TrimPrefix(ox, "!") == strings.TrimPrefix(oy, "!") && sameExpr(x.Lexpr, y.Lexpr) && sameExpr(x.Rexpr, y.Rexpr) {
 				return true
 			}
 		}
 	}
 	return false
 }
+
+// flipped is each comparison with its sides swapped: a < b is b > a.
+var flipped = map[string]string{"=": "=", "<>": "<>", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
 
 func exprTruth(e *pg.A_Expr) truthValue {
 	op := ""
@@ -353,6 +398,20 @@ func exprTruth(e *pg.A_Expr) truthValue {
 		if l == nil || r == nil {
 			return unknownTruth
 		}
+		// (id = id) = true: a comparison with a boolean constant.
+		if b, ok := boolConst(r); ok && (op == "=" || op == "<>" || op == "!=") {
+			t := truth(l)
+			if b != (op == "=") {
+				t = not(t)
+			}
+			return t
+		}
+		if (op == "~" || op == "~*") && isConst(r) {
+			switch constText(r) {
+			case "", ".*", "^", "$", "^.*$", ".*$", "^.*":
+				return alwaysTrue // matches every non-null value
+			}
+		}
 		if sameColumn(l, r) || sameTree(l, r) {
 			switch op {
 			case "=", "<=", ">=":
@@ -361,6 +420,12 @@ func exprTruth(e *pg.A_Expr) truthValue {
 				return alwaysFalse
 			}
 			return unknownTruth
+		}
+		if cl, cr := columnSet(l), columnSet(r); len(cl) > 0 && slices.Equal(cl, cr) && !volatile(l) && !volatile(r) {
+			// id = id * 1, id <> id + 1, id = +id: a column compared with a
+			// function of itself alone is the same test on every row, as
+			// far as telling rows apart goes.
+			return alwaysTrue
 		}
 		if isConst(l) && isConst(r) && !constIsNull(l) && !constIsNull(r) {
 			return compareConsts(constText(l), constText(r), op, isNumber(l) && isNumber(r))
@@ -402,12 +467,82 @@ func exprTruth(e *pg.A_Expr) truthValue {
 			}
 			return alwaysFalse
 		}
-	case pg.A_Expr_Kind_AEXPR_BETWEEN:
+	case pg.A_Expr_Kind_AEXPR_BETWEEN, pg.A_Expr_Kind_AEXPR_BETWEEN_SYM:
 		if sameColumn(e.Lexpr, firstOf(e.Rexpr)) && sameColumn(e.Lexpr, secondOf(e.Rexpr)) {
 			return alwaysTrue
 		}
+	case pg.A_Expr_Kind_AEXPR_OP_ALL:
+		// id = ALL(ARRAY[id])
+		if arr := unwrap(e.Rexpr).GetAArrayExpr(); arr != nil && (op == "=" || op == "<=" || op == ">=") && len(arr.Elements) > 0 {
+			all := true
+			for _, it := range arr.Elements {
+				if !sameExpr(unwrap(e.Lexpr), unwrap(it)) || isConst(e.Lexpr) {
+					all = false
+				}
+			}
+			if all {
+				return alwaysTrue
+			}
+		}
 	}
 	return unknownTruth
+}
+
+// boolConst reads a boolean constant: true, false, 't'::bool.
+func boolConst(n *pg.Node) (bool, bool) {
+	if n == nil {
+		return false, false
+	}
+	if c := n.GetAConst(); c != nil {
+		if b, ok := c.Val.(*pg.A_Const_Boolval); ok {
+			return b.Boolval.Boolval, true
+		}
+	}
+	return false, false
+}
+
+// columnSet returns the sorted names of the columns an expression uses,
+// or nil if it uses a subquery (whose columns may be another table's).
+func columnSet(n *pg.Node) []string {
+	var cols []string
+	sub := false
+	var walk func(m protoreflect.Message)
+	walk = func(m protoreflect.Message) {
+		switch x := m.Interface().(type) {
+		case *pg.ColumnRef:
+			var parts []string
+			for _, f := range x.Fields {
+				parts = append(parts, constText(f))
+			}
+			if name := strings.Join(parts, "."); name != "" && !slices.Contains(cols, name) {
+				cols = append(cols, name)
+			}
+			return
+		case *pg.SubLink:
+			sub = true
+			return
+		}
+		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			if fd.Message() == nil || fd.IsMap() {
+				return true
+			}
+			if fd.IsList() {
+				l := v.List()
+				for i := range l.Len() {
+					walk(l.Get(i).Message())
+				}
+				return true
+			}
+			walk(v.Message())
+			return true
+		})
+	}
+	walk(n.ProtoReflect())
+	if sub {
+		return nil
+	}
+	slices.Sort(cols)
+	return cols
 }
 
 func firstOf(n *pg.Node) *pg.Node {
