@@ -111,9 +111,9 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 
 // Exit codes.
 const (
-	exitOK     = 0
+	exitOK      = 0
 	exitFailure = 1
-	exitUsage  = 2
+	exitUsage   = 2
 )
 
 func (m *Main) exitCode(err error) int {
