@@ -82,8 +82,8 @@ type Webhook struct {
 	SecretEnv string
 }
 
-// Kinds of target.
-var Kinds = []string{"shell", "postgres", "http"}
+// targetKinds are the kinds of target.
+var targetKinds = []string{"shell", "postgres", "http"}
 
 // DefaultTargetName is the name of the target of the embedded defaults.
 const DefaultTargetName = "local"
@@ -311,11 +311,11 @@ func buildTarget(name string, t *targetDTO, dir, p string) (*Target, []error) {
 		DSNEnv: t.DSNEnv, DSNFile: abs(dir, t.DSNFile), BaseURL: t.BaseURL, Methods: t.Methods, PathPrefixes: t.PathPrefixes,
 		CredentialHeader: t.CredentialHeader, CredentialEnv: t.CredentialEnv, CredentialFile: abs(dir, t.CredentialFile),
 		Timeout: 5 * time.Minute}
-	if !slices.Contains(Kinds, t.Kind) {
-		bad(p+".kind", "want one of %s, got %q", strings.Join(Kinds, ", "), t.Kind)
+	if !slices.Contains(targetKinds, t.Kind) {
+		bad(p+".kind", "want one of %s, got %q", strings.Join(targetKinds, ", "), t.Kind)
 	}
-	if !slices.Contains(policy.Classes, t.Class) {
-		bad(p+".class", "want one of %s, got %q", strings.Join(policy.Classes, ", "), t.Class)
+	if !policy.IsClass(t.Class) {
+		bad(p+".class", "want one of %s, got %q", strings.Join(policy.ClassNames(), ", "), t.Class)
 	}
 	if t.Timeout != "" {
 		d, err := time.ParseDuration(t.Timeout)

@@ -108,8 +108,8 @@ func (d *matchDTO) build(p string) (Match, error) {
 		m.Kinds = append(m.Kinds, kind)
 	}
 	for i, c := range d.Class {
-		if !slices.Contains(Classes, c) {
-			return m, yamlstrict.Errorf(fmt.Sprintf("%s.class[%d]", p, i), "unknown class %q (want one of %s)", c, strings.Join(Classes, ", "))
+		if !IsClass(c) {
+			return m, yamlstrict.Errorf(fmt.Sprintf("%s.class[%d]", p, i), "unknown class %q (want one of %s)", c, strings.Join(classNames, ", "))
 		}
 	}
 	m.Targets, m.Classes, m.Programs, m.Subcommands = d.Target, d.Class, d.Program, d.Subcommand

@@ -54,8 +54,14 @@ func parseDecision(s string) (Decision, error) {
 	return "", fmt.Errorf("unknown decision %q (want allow, review or deny)", s)
 }
 
-// Classes are the target classes of SPEC §1.
-var Classes = []string{"read-only", "non-critical", "customer-data", "production", "financial"}
+// classNames are the target classes of SPEC §1, least to most guarded.
+var classNames = []string{"read-only", "non-critical", "customer-data", "production", "financial"}
+
+// ClassNames returns the target classes of SPEC §1.
+func ClassNames() []string { return slices.Clone(classNames) }
+
+// IsClass reports whether name is a target class.
+func IsClass(name string) bool { return slices.Contains(classNames, name) }
 
 // Class is the policy's settings for one target class.
 type Class struct {
@@ -153,13 +159,13 @@ func Parse(src []byte) (*Policy, error) {
 		}
 		p.Default = d
 	}
-	for _, c := range Classes {
+	for _, c := range classNames {
 		p.Classes[c] = Class{Approvals: 1}
 	}
 	p.Classes["financial"] = Class{Approvals: 2}
 	for name, c := range f.Classes {
-		if !slices.Contains(Classes, name) {
-			return nil, yamlstrict.Errorf("classes."+name, "unknown class %q (want one of %s)", name, strings.Join(Classes, ", "))
+		if !IsClass(name) {
+			return nil, yamlstrict.Errorf("classes."+name, "unknown class %q (want one of %s)", name, strings.Join(classNames, ", "))
 		}
 		if c == nil {
 			continue
@@ -215,8 +221,8 @@ func Parse(src []byte) (*Policy, error) {
 			}
 			ex.Kind = ed.Kind
 		}
-		if ed.Class != "" && !slices.Contains(Classes, ed.Class) {
-			return nil, yamlstrict.Errorf(ep+".class", "unknown class %q (want one of %s)", ed.Class, strings.Join(Classes, ", "))
+		if ed.Class != "" && !IsClass(ed.Class) {
+			return nil, yamlstrict.Errorf(ep+".class", "unknown class %q (want one of %s)", ed.Class, strings.Join(classNames, ", "))
 		}
 		d, err := parseDecision(ed.Expect)
 		if err != nil {
