@@ -441,7 +441,7 @@ func (w *walker) hash(sc *scope, rest []arg) {
 	}
 	for _, n := range names {
 		if n.dynamic {
-			w.opaque(sc, "hash "+n.display(), analysis.FindingDynamicCommand, "hash rebinds a command name only known at run time")
+			w.opaque(sc, "hash "+n.display(), analysis.FindingDynamicCode, "hash rebinds a command name only known at run time")
 			continue
 		}
 		w.hashed[n.s] = *target
@@ -458,7 +458,7 @@ func (w *walker) setByName(sc *scope, a arg) {
 	switch {
 	case a.dynamic, base == "BASH_CMDS", base == "BASH_ALIASES":
 		w.defs++
-		w.opaque(sc, a.display(), analysis.FindingDynamicCommand, "sets "+a.display()+", which may rebind command names")
+		w.opaque(sc, a.display(), analysis.FindingDynamicCode, "sets "+a.display()+", which may rebind command names")
 	case isName(base):
 		sc.set(base, variable{})
 	}

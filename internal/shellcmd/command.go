@@ -168,7 +168,7 @@ func (w *walker) assign(sc *scope, as *syntax.Assign, exported bool) {
 		// BASH_CMDS=([ls]=/bin/rm), +=, declare -A: rebinds command names
 		// in ways not followed here.
 		w.defs++
-		w.opaque(sc, name+"=...", analysis.FindingDynamicCommand, name+" rebinds command names")
+		w.opaque(sc, name+"=...", analysis.FindingDynamicCode, name+" rebinds command names")
 		return
 	}
 	if as.Index != nil {
@@ -181,7 +181,7 @@ func (w *walker) assign(sc *scope, as *syntax.Assign, exported bool) {
 			key := strings.Trim(printArith(as.Index), `"'`)
 			val := w.literal(sc, as.Value)
 			if val.dynamic || !isName(strings.ReplaceAll(key, "-", "_")) {
-				w.opaque(sc, name+"["+key+"]="+val.display(), analysis.FindingDynamicCommand, name+" rebinds command names")
+				w.opaque(sc, name+"["+key+"]="+val.display(), analysis.FindingDynamicCode, name+" rebinds command names")
 			} else if name == "BASH_CMDS" {
 				w.hashed[key] = val
 				w.markDefined("hash "+key, w.cond > 0)
