@@ -712,19 +712,28 @@ func pathCandidates(s string) []string {
 	return out
 }
 
+// pathCandidate returns what of an argument may be a path: the argument,
+// or the value of --opt=value; ok is false for an option without one.
+func pathCandidate(a arg) (arg, bool) {
+	s := a.static()
+	if !strings.HasPrefix(s, "-") {
+		return a, true
+	}
+	if _, v, ok := strings.Cut(s, "="); ok {
+		return withValue(a, v), true
+	}
+	return a, false
+}
+
 // genericPaths records operands of an unknown program that look like
 // paths, so that an unknown tool touching ~/.ssh still says so.
 func (w *walker) genericPaths(sc *scope, u *analysis.Unit, args []arg) {
 	for _, a := range args {
-		s := a.static()
-		if strings.HasPrefix(s, "-") {
-			if _, v, ok := strings.Cut(s, "="); ok {
-				a = withValue(a, v)
-				s = v
-			} else {
-				continue
-			}
+		a, ok := pathCandidate(a)
+		if !ok {
+			continue
 		}
+		s := a.static()
 		if !strings.Contains(s, "/") && !strings.HasPrefix(s, ".") && !strings.HasPrefix(s, "~") {
 			continue
 		}

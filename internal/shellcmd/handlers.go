@@ -196,15 +196,11 @@ var schemeRE = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://`)
 // runs, extracts or writes files outside the workspace is reviewed.
 func (w *walker) moduleArgs(sc *scope, u *analysis.Unit, mod string, rest []arg) {
 	for _, a := range rest {
-		s := a.static()
-		if strings.HasPrefix(s, "-") {
-			if _, v, ok := strings.Cut(s, "="); ok {
-				a = withValue(a, v)
-				s = v
-			} else {
-				continue
-			}
+		a, ok := pathCandidate(a)
+		if !ok {
+			continue
 		}
+		s := a.static()
 		if !strings.ContainsAny(s, "/~.") || a.dynamic && s == "" {
 			continue
 		}

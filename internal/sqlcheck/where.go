@@ -46,40 +46,29 @@ func filtersTarget(n *pg.Node, t *target) bool {
 // with t's name or alias inside one (a correlated EXISTS).
 func refsTarget(n *pg.Node, t *target) bool {
 	found := false
-	var walk func(m protoreflect.Message, inSub bool)
-	walk = func(m protoreflect.Message, inSub bool) {
-		if found {
-			return
-		}
-		switch x := m.Interface().(type) {
-		case *pg.ColumnRef:
-			found = columnOf(x, t, inSub)
-			return
-		case *pg.SubLink:
-			if x.Testexpr != nil {
-				walk(x.Testexpr.ProtoReflect(), inSub)
+	var visit func(inSub bool) func(protoreflect.Message) bool
+	visit = func(inSub bool) func(protoreflect.Message) bool {
+		return func(m protoreflect.Message) bool {
+			if found {
+				return false
 			}
-			if x.Subselect != nil {
-				walk(x.Subselect.ProtoReflect(), true)
-			}
-			return
-		}
-		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			if fd.Message() == nil || fd.IsMap() {
-				return true
-			}
-			if fd.IsList() {
-				l := v.List()
-				for i := range l.Len() {
-					walk(l.Get(i).Message(), inSub)
+			switch x := m.Interface().(type) {
+			case *pg.ColumnRef:
+				found = columnOf(x, t, inSub)
+				return false
+			case *pg.SubLink:
+				if x.Testexpr != nil {
+					inspect(x.Testexpr.ProtoReflect(), visit(inSub))
 				}
-				return !found
+				if x.Subselect != nil {
+					inspect(x.Subselect.ProtoReflect(), visit(true))
+				}
+				return false
 			}
-			walk(v.Message(), inSub)
-			return !found
-		})
+			return true
+		}
 	}
-	walk(n.ProtoReflect(), false)
+	inspect(n.ProtoReflect(), visit(false))
 	return found
 }
 
@@ -153,32 +142,34 @@ func unwrap(n *pg.Node) *pg.Node {
 // for every row: it filters nothing.
 func mentionsColumns(n *pg.Node) bool {
 	found := false
-	var walk func(m protoreflect.Message)
-	walk = func(m protoreflect.Message) {
-		if found {
-			return
-		}
+	inspect(n.ProtoReflect(), func(m protoreflect.Message) bool {
 		if _, ok := m.Interface().(*pg.ColumnRef); ok {
 			found = true
-			return
 		}
-		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			if fd.Message() == nil || fd.IsMap() {
-				return true
-			}
-			if fd.IsList() {
-				l := v.List()
-				for i := range l.Len() {
-					walk(l.Get(i).Message())
-				}
-				return !found
-			}
-			walk(v.Message())
-			return !found
-		})
-	}
-	walk(n.ProtoReflect())
+		return !found
+	})
 	return found
+}
+
+// inspect walks the tree of messages under m depth-first, calling f on
+// each; when f returns false the message's children are skipped.
+func inspect(m protoreflect.Message, f func(protoreflect.Message) bool) {
+	if !f(m) {
+		return
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Message() == nil || fd.IsMap():
+		case fd.IsList():
+			l := v.List()
+			for i := range l.Len() {
+				inspect(l.Get(i).Message(), f)
+			}
+		default:
+			inspect(v.Message(), f)
+		}
+		return true
+	})
 }
 
 type truthValue uint8
@@ -506,38 +497,23 @@ func boolConst(n *pg.Node) (bool, bool) {
 func columnSet(n *pg.Node) []string {
 	var cols []string
 	sub := false
-	var walk func(m protoreflect.Message)
-	walk = func(m protoreflect.Message) {
+	inspect(n.ProtoReflect(), func(m protoreflect.Message) bool {
 		switch x := m.Interface().(type) {
 		case *pg.ColumnRef:
-			var parts []string
+			parts := make([]string, 0, len(x.Fields))
 			for _, f := range x.Fields {
 				parts = append(parts, constText(f))
 			}
 			if name := strings.Join(parts, "."); name != "" && !slices.Contains(cols, name) {
 				cols = append(cols, name)
 			}
-			return
+			return false
 		case *pg.SubLink:
 			sub = true
-			return
+			return false
 		}
-		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			if fd.Message() == nil || fd.IsMap() {
-				return true
-			}
-			if fd.IsList() {
-				l := v.List()
-				for i := range l.Len() {
-					walk(l.Get(i).Message())
-				}
-				return true
-			}
-			walk(v.Message())
-			return true
-		})
-	}
-	walk(n.ProtoReflect())
+		return !sub
+	})
 	if sub {
 		return nil
 	}
@@ -663,17 +639,9 @@ func sameTree(a, b *pg.Node) bool {
 }
 
 func clearLocations(m protoreflect.Message) {
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.Name() == "location" && fd.Kind() == protoreflect.Int32Kind:
+	inspect(m, func(m protoreflect.Message) bool {
+		if fd := m.Descriptor().Fields().ByName("location"); fd != nil && fd.Kind() == protoreflect.Int32Kind {
 			m.Clear(fd)
-		case fd.Message() != nil && fd.IsList():
-			l := v.List()
-			for i := range l.Len() {
-				clearLocations(l.Get(i).Message())
-			}
-		case fd.Message() != nil && !fd.IsMap():
-			clearLocations(v.Message())
 		}
 		return true
 	})
@@ -682,30 +650,15 @@ func clearLocations(m protoreflect.Message) {
 // volatile reports calls such as random() whose two copies may differ.
 func volatile(n *pg.Node) bool {
 	v := false
-	var walk func(m protoreflect.Message)
-	walk = func(m protoreflect.Message) {
+	inspect(n.ProtoReflect(), func(m protoreflect.Message) bool {
 		if f, ok := m.Interface().(*pg.FuncCall); ok && len(f.Funcname) > 0 {
 			switch strings.ToLower(constText(f.Funcname[len(f.Funcname)-1])) {
 			case "random", "nextval", "clock_timestamp", "gen_random_uuid", "timeofday":
 				v = true
 			}
 		}
-		m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
-			if fd.Message() == nil || fd.IsMap() {
-				return true
-			}
-			if fd.IsList() {
-				l := val.List()
-				for i := range l.Len() {
-					walk(l.Get(i).Message())
-				}
-				return true
-			}
-			walk(val.Message())
-			return true
-		})
-	}
-	walk(n.ProtoReflect())
+		return !v
+	})
 	return v
 }
 
