@@ -217,3 +217,30 @@ rules:
 		})
 	}
 }
+
+// TestREADMEPolicy keeps the README's example policy true: it loads and
+// its examples pass their own checks at parse time.
+func TestREADMEPolicy(t *testing.T) {
+	src, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(src), "```yaml\nversion: 1\n")
+	if !ok {
+		t.Fatal("README has no example policy (a ```yaml block starting with version: 1)")
+	}
+	block, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("the README's example policy block is not closed")
+	}
+	p, err := policy.Parse([]byte("version: 1\n" + block))
+	if err != nil {
+		t.Fatalf("the README's example policy does not load: %v", err)
+	}
+	if len(p.Rules) == 0 || len(p.Examples) == 0 || p.Knowledge == nil {
+		t.Errorf("the README's example lost its rules, examples or knowledge: %d rules, %d examples", len(p.Rules), len(p.Examples))
+	}
+	if err := checkKnowledge(p); err != nil {
+		t.Errorf("the README's example knowledge does not load: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ type opt struct {
 	hasVal bool
 	rule   *OptionRule
 	level  *Program
+	guess  bool // expanded from an abbreviation that several options share
 }
 
 // parsed is a command line laid out against a program's knowledge: the
@@ -136,6 +137,15 @@ func parseOption(level *Program, ps *parsed, args []arg, i int) int {
 	if strings.HasPrefix(s, "--") {
 		name, val, hasEq := strings.Cut(s, "=")
 		names := expandPrefix(level, name)
+		if len(names) > 1 {
+			// Each candidate counts for what it adds, none for what it
+			// takes away (a dry run): the program may mean another one.
+			defer func(from int) {
+				for k := from; k < len(ps.opts); k++ {
+					ps.opts[k].guess = true
+				}
+			}(len(ps.opts))
+		}
 		if hasEq {
 			for _, n := range names {
 				add(n, withValue(a, val), true)
@@ -332,7 +342,7 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 			// The last occurrence counts, and only a value that means yes:
 			// --dry-run=none and --dry-run=false really run.
 			setEffects = nil
-			if !o.hasVal || dryRunValue(o.val) {
+			if (!o.hasVal || dryRunValue(o.val)) && !o.guess {
 				setEffects = o.rule.Set
 			}
 		}
@@ -365,6 +375,9 @@ func (w *walker) classify(sc *scope, u *analysis.Unit, p *Program, args []arg, e
 			strings.TrimSpace(p.Name+" "+u.Subcommand))
 	}
 	for _, o := range ps.opts {
+		if len(o.level.OptionRules) == 0 {
+			continue
+		}
 		text := o.name
 		if o.hasVal {
 			text += "=" + o.val.s
