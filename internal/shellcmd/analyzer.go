@@ -128,6 +128,7 @@ func (a *Analyzer) AnalyzeContext(ctx context.Context, src, workdir string) ([]a
 		uncertain: map[string]bool{},
 		shopts:    map[string]bool{},
 		readonly:  map[string]bool{},
+		funcAlts:  map[string][]*syntax.FuncDecl{},
 	}
 	if workdir == "" {
 		w.workdir = ""

@@ -255,7 +255,7 @@ func (w *walker) decl(sc *scope, d *syntax.DeclClause) {
 		// readonly -f NAME: later definitions of NAME fail.
 		for _, as := range d.Args {
 			if as.Name != nil {
-				w.readonly[as.Name.Value] = true
+				w.readonly[as.Name.Value] = w.cond == 0 || w.readonly[as.Name.Value]
 			}
 		}
 	}
@@ -540,6 +540,9 @@ func (w *walker) command(sc *scope, args []arg, env map[string]arg) {
 	if fd, ok := w.funcs[name.s]; ok {
 		prog := name.s
 		w.withPrefix(sc, env, func() { w.callFunction(sc, prog, fd, args) })
+		for _, alt := range w.funcAlts[prog] {
+			w.withPrefix(sc, env, func() { w.callFunction(sc, prog, alt, args) })
+		}
 		if !sc.fresh && !w.uncertain["func "+prog] {
 			return
 		}

@@ -45,10 +45,11 @@ type walker struct {
 	// (branches, loops, subshells, pipelines): a function or hash entry
 	// defined there may or may not exist afterwards.
 	cond      int
-	uncertain map[string]bool // function and hash names that may not be defined
-	shopts    map[string]bool // shell options turned on anywhere (dotglob, nocaseglob, cdable_vars)
-	defs      int             // function, alias and hash definitions so far, for trap replay
-	readonly  map[string]bool // functions made readonly: later definitions fail
+	uncertain map[string]bool               // function and hash names that may not be defined
+	shopts    map[string]bool               // shell options turned on anywhere (dotglob, nocaseglob, cdable_vars)
+	defs      int                           // function, alias and hash definitions so far, for trap replay
+	readonly  map[string]bool               // functions made readonly (false: maybe, in a branch): later definitions fail
+	funcAlts  map[string][]*syntax.FuncDecl // earlier bodies a call may still run
 }
 
 // script parses src and runs it in sc. via names what fed it (bash -c,
@@ -508,10 +509,12 @@ func (w *walker) dedupe(first, second int) {
 // take effect here is uncertain, so calls judge the program of that name
 // too.
 func (w *walker) defineFunc(name string, fd *syntax.FuncDecl) {
-	if w.readonly[name] {
+	ro, known := w.readonly[name]
+	if known && ro {
 		return // bash refuses to redefine a readonly function
 	}
 	w.defs++
+	old := w.funcs[name]
 	w.funcs[name] = fd
 	compound := false
 	if fd.Body != nil {
@@ -523,7 +526,16 @@ func (w *walker) defineFunc(name string, fd *syntax.FuncDecl) {
 	}
 	// "f() { :; } | true" parses here as a body piped to true; bash pipes
 	// the definition itself, in a subshell.
-	w.markDefined("func "+name, w.cond > 0 || !compound)
+	uncertain := w.cond > 0 || !compound || known // known && !ro: made readonly in a branch
+	w.markDefined("func "+name, uncertain)
+	switch {
+	case !uncertain:
+		delete(w.funcAlts, name)
+	case old != nil:
+		// The definition may not have happened: the old body may still be
+		// the one a call runs.
+		w.funcAlts[name] = append(w.funcAlts[name], old)
+	}
 }
 
 func (w *walker) markDefined(key string, uncertain bool) {
