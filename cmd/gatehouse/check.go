@@ -190,7 +190,7 @@ func oneLine(s string, n int) string {
 		if r == '\n' || r == '\r' || r == '\t' {
 			return ' '
 		}
-		if r < 0x20 || r == 0x7f {
+		if unsafeRune(r) {
 			return '?'
 		}
 		return r

@@ -48,8 +48,16 @@ Usage:
   gatehouse <command> [flags] [arguments]
 
 Commands:
+  serve     run the gateway: API, sessions, reviews, execution, audit trail
   check     decide a command locally (no server, nothing executed)
   policy    validate a policy, run the examples written inside it, or show the built-in one
+
+Client commands (reach $GATEHOUSE_ADDR with $GATEHOUSE_TOKEN):
+  session   start or end an agent session (admin)
+  exec      submit a command as an agent, wait for the decision, print the result
+  review    list, show, approve or deny requests (reviewer)
+  audit     query, verify or export the audit trail (admin)
+
   version   print the version
 
 Run "gatehouse <command> -h" for a command's flags.
@@ -66,6 +74,16 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&CheckCommand{m: m}).Run(ctx, args[1:])
 	case "policy":
 		return (&PolicyCommand{m: m}).Run(ctx, args[1:])
+	case "serve":
+		return (&ServeCommand{m: m}).Run(ctx, args[1:])
+	case "session":
+		return (&SessionCommand{m: m}).Run(ctx, args[1:])
+	case "exec":
+		return (&ExecCommand{m: m}).Run(ctx, args[1:])
+	case "review":
+		return (&ReviewCommand{m: m}).Run(ctx, args[1:])
+	case "audit":
+		return (&AuditCommand{m: m}).Run(ctx, args[1:])
 	case "version", "--version", "-version":
 		fmt.Fprintln(m.Stdout, "gatehouse", Version())
 		return nil

@@ -303,3 +303,60 @@ func (c PathClass) MarshalJSON() ([]byte, error) { return json.Marshal(c.String(
 
 // MarshalJSON encodes the access as its name.
 func (a Access) MarshalJSON() ([]byte, error) { return json.Marshal(a.String()) }
+
+// UnmarshalJSON decodes a list of effect names; stored decisions are read
+// back with it.
+func (s *EffectSet) UnmarshalJSON(b []byte) error {
+	var names []string
+	if err := json.Unmarshal(b, &names); err != nil {
+		return err
+	}
+	*s = 0
+	for _, n := range names {
+		e, err := ParseEffect(n)
+		if err != nil {
+			return err
+		}
+		*s = s.With(e)
+	}
+	return nil
+}
+
+// UnmarshalJSON decodes a list of scope names.
+func (s *ScopeSet) UnmarshalJSON(b []byte) error {
+	var names []string
+	if err := json.Unmarshal(b, &names); err != nil {
+		return err
+	}
+	*s = 0
+	for _, n := range names {
+		x, err := ParseScope(n)
+		if err != nil {
+			return err
+		}
+		*s = s.With(x)
+	}
+	return nil
+}
+
+// UnmarshalJSON decodes a path class name.
+func (c *PathClass) UnmarshalJSON(b []byte) error {
+	var n string
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	v, err := ParsePathClass(n)
+	*c = v
+	return err
+}
+
+// UnmarshalJSON decodes an access name.
+func (a *Access) UnmarshalJSON(b []byte) error {
+	var n string
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	v, err := ParseAccess(n)
+	*a = v
+	return err
+}

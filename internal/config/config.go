@@ -35,6 +35,14 @@ type Config struct {
 	Egress      Egress
 	Webhooks    []Webhook
 	Path        string // the file it came from; empty for the defaults
+
+	SessionTTL      time.Duration // a session's TTL when the admin gives none
+	SessionMaxTTL   time.Duration // the longest TTL a session may have
+	ReviewExpiry    time.Duration // a review not decided by then ends expired
+	ExactCountBelow int64         // count DML rows exactly when the plan estimates at most this many
+	EffectPercent   float64       // effect cap: approved estimate + this percent...
+	EffectRows      int64         // ... + this many rows; beyond it the execution rolls back
+	MaxOutputBytes  int           // output kept per execution
 }
 
 // Target is an external system agents may act on.
@@ -98,7 +106,14 @@ func Default(workdir string) *Config {
 		Targets: map[string]*Target{DefaultTargetName: {
 			Name: DefaultTargetName, Kind: "shell", Class: "non-critical", Workdir: workdir, Timeout: 5 * time.Minute,
 		}},
-		Reviewers: map[string]*Reviewer{},
+		Reviewers:       map[string]*Reviewer{},
+		SessionTTL:      time.Hour,
+		SessionMaxTTL:   24 * time.Hour,
+		ReviewExpiry:    15 * time.Minute,
+		ExactCountBelow: 100000,
+		EffectPercent:   10,
+		EffectRows:      10,
+		MaxOutputBytes:  1 << 20,
 	}
 }
 
@@ -113,6 +128,27 @@ type fileDTO struct {
 	Reviewers   map[string]*reviewerDTO `yaml:"reviewers"`
 	Egress      *egressDTO              `yaml:"egress"`
 	Notify      *notifyDTO              `yaml:"notify"`
+	Sessions    *sessionsDTO            `yaml:"sessions"`
+	Review      *reviewDTO              `yaml:"review"`
+	Execution   *executionDTO           `yaml:"execution"`
+}
+
+type sessionsDTO struct {
+	TTL    string `yaml:"ttl"`
+	MaxTTL string `yaml:"max_ttl"`
+}
+
+type reviewDTO struct {
+	Expiry string `yaml:"expiry"`
+}
+
+// executionDTO uses pointers where zero is a meaningful setting that
+// must differ from "not set".
+type executionDTO struct {
+	ExactCountBelow *int64   `yaml:"exact_count_below"`
+	EffectPercent   *float64 `yaml:"effect_tolerance_percent"`
+	EffectRows      *int64   `yaml:"effect_tolerance_rows"`
+	MaxOutputBytes  int      `yaml:"max_output_bytes"`
 }
 
 type targetDTO struct {
@@ -291,6 +327,53 @@ func Parse(data []byte, dir string) (*Config, error) {
 				bad(p+".secret_env", "not an environment variable name: %q", h.SecretEnv)
 			}
 			c.Webhooks = append(c.Webhooks, Webhook{URL: h.URL, Format: format, SecretEnv: h.SecretEnv})
+		}
+	}
+	duration := func(path, v string, into *time.Duration) {
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			bad(path, "want a positive duration such as 30m or 8h, got %q", v)
+			return
+		}
+		*into = d
+	}
+	if f.Sessions != nil {
+		duration("sessions.ttl", f.Sessions.TTL, &c.SessionTTL)
+		duration("sessions.max_ttl", f.Sessions.MaxTTL, &c.SessionMaxTTL)
+		if c.SessionTTL > c.SessionMaxTTL {
+			bad("sessions.ttl", "the default TTL %s is longer than sessions.max_ttl %s", c.SessionTTL, c.SessionMaxTTL)
+		}
+	}
+	if f.Review != nil {
+		duration("review.expiry", f.Review.Expiry, &c.ReviewExpiry)
+	}
+	if x := f.Execution; x != nil {
+		if x.ExactCountBelow != nil {
+			if *x.ExactCountBelow < 0 {
+				bad("execution.exact_count_below", "want 0 (never count) or more, got %d", *x.ExactCountBelow)
+			}
+			c.ExactCountBelow = *x.ExactCountBelow
+		}
+		if x.EffectPercent != nil {
+			if *x.EffectPercent < 0 || *x.EffectPercent > 1000 {
+				bad("execution.effect_tolerance_percent", "want 0 to 1000, got %v", *x.EffectPercent)
+			}
+			c.EffectPercent = *x.EffectPercent
+		}
+		if x.EffectRows != nil {
+			if *x.EffectRows < 0 {
+				bad("execution.effect_tolerance_rows", "want 0 or more, got %d", *x.EffectRows)
+			}
+			c.EffectRows = *x.EffectRows
+		}
+		if x.MaxOutputBytes != 0 {
+			if x.MaxOutputBytes < 1024 || x.MaxOutputBytes > 64<<20 {
+				bad("execution.max_output_bytes", "want 1024 to 67108864, got %d", x.MaxOutputBytes)
+			}
+			c.MaxOutputBytes = x.MaxOutputBytes
 		}
 	}
 	if len(errs) > 0 {

@@ -94,9 +94,15 @@ type Command struct {
 
 // Impact is what is known of a request's reach before it runs.
 type Impact struct {
-	EstimatedRows *int64   `json:"estimated_rows"`
+	EstimatedRows *int64   `json:"estimated_rows"` // nil: unknown (scored as large when an estimate failed)
 	Reversible    *bool    `json:"reversible"`
 	Touched       []string `json:"touched,omitempty"`
+	// Set by the gateway from the target: files a workspace deletion
+	// would remove, whether the estimate was counted rather than planned,
+	// and why an estimate could not be made.
+	EstimatedFiles *int64 `json:"estimated_files,omitempty"`
+	Exact          bool   `json:"exact,omitempty"`
+	EstimateNote   string `json:"estimate_note,omitempty"`
 }
 
 // Decision is the engine's answer, with everything needed to explain it.

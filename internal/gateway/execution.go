@@ -1,0 +1,239 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/analysis"
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/engine"
+	"github.com/gatehouse/gatehouse/internal/execute"
+)
+
+// Estimate is what an executor can tell of a command's reach before it
+// runs.
+type Estimate struct {
+	Attempted bool   // an estimate was tried (so nil Rows means it failed)
+	Rows      *int64 // SQL: rows the DML statements would touch
+	Files     *int64 // shell: files a deletion in the workspace would remove
+	Exact     bool   // counted rather than planned
+	Note      string // why there is no estimate
+}
+
+// Executor runs the approved requests of one target.
+type Executor interface {
+	// Estimate estimates a command's reach; it must not change anything.
+	Estimate(ctx context.Context, command string, d *engine.Decision) Estimate
+	// Run runs an approved command; approved is the impact the approval
+	// was given for, which bounds what the run may do.
+	Run(ctx context.Context, command string, approved engine.Impact) (*execute.Result, error)
+}
+
+// ShellExecutor runs a shell target's commands.
+type ShellExecutor struct {
+	Shell *execute.Shell
+	// MaxCount caps the files counted for a deletion estimate.
+	MaxCount int64
+}
+
+// Estimate counts the files that the deletions in the workspace would
+// remove.
+func (e *ShellExecutor) Estimate(ctx context.Context, command string, d *engine.Decision) Estimate {
+	var paths []string
+	for i := range d.Commands {
+		for _, p := range d.Commands[i].Paths {
+			if p.Access != analysis.AccessDelete || p.Class != analysis.Workspace {
+				continue
+			}
+			v := p.Value
+			if !filepath.IsAbs(v) {
+				v = filepath.Join(e.Shell.Workdir, v)
+			}
+			if m, err := filepath.Glob(v); err == nil && len(m) > 0 {
+				paths = append(paths, m...)
+			} else {
+				paths = append(paths, v)
+			}
+		}
+	}
+	if len(paths) == 0 {
+		return Estimate{}
+	}
+	limit := e.MaxCount
+	if limit <= 0 {
+		limit = 100000
+	}
+	n, exact := execute.CountFiles(paths, limit)
+	est := Estimate{Attempted: true, Files: &n, Exact: exact}
+	if !exact {
+		est.Note = fmt.Sprintf("at least %d files (counting stopped there)", n)
+	}
+	return est
+}
+
+// Run runs the command.
+func (e *ShellExecutor) Run(ctx context.Context, command string, _ engine.Impact) (*execute.Result, error) {
+	return e.Shell.Run(ctx, command)
+}
+
+// PostgresExecutor runs a postgres target's SQL with the gateway's
+// credential.
+type PostgresExecutor struct {
+	DB         *execute.Postgres
+	ExactBelow int64         // count exactly when the plan estimates at most this many rows
+	Cap        execute.Cap   // Percent and Rows of the effect cap; Approved is set per run
+	Timeout    time.Duration // statement timeout
+	MaxOutput  int
+}
+
+// Estimate plans the DML statements (EXPLAIN), and counts exactly when
+// that is cheap.
+func (e *PostgresExecutor) Estimate(ctx context.Context, command string, d *engine.Decision) Estimate {
+	writes := false
+	for i := range d.Commands {
+		if d.Commands[i].Effects != analysis.Effects(analysis.Read) {
+			writes = true
+		}
+	}
+	if !writes {
+		return Estimate{}
+	}
+	est := e.DB.Estimate(ctx, command, e.ExactBelow)
+	return Estimate{Attempted: true, Rows: est.Rows, Exact: est.Exact, Note: est.Error}
+}
+
+// Run runs the SQL in a transaction, rolled back if it affects more rows
+// than the approved estimate allows.
+func (e *PostgresExecutor) Run(ctx context.Context, command string, approved engine.Impact) (*execute.Result, error) {
+	c := e.Cap
+	c.Approved = approved.EstimatedRows
+	return e.DB.Run(ctx, command, c, e.Timeout, e.MaxOutput)
+}
+
+// startRun runs an approved request in the background, bound to the
+// service's lifetime rather than to the call that approved it.
+func (s *Service) startRun(id string) {
+	s.running.Add(1)
+	go func() {
+		defer s.running.Done()
+		s.run(s.ctx, id)
+	}()
+}
+
+// run claims an approved request (approved → executing, once, in a
+// transaction), runs it and records the outcome.
+func (s *Service) run(ctx context.Context, id string) {
+	log := s.log.With("request", id)
+	now := s.Now().UTC().Truncate(time.Microsecond)
+	r, err := s.store.UpdateRequest(ctx, id, func(r *Request) ([]audit.Event, error) {
+		if r.State != Approved || r.Mode != Execute {
+			return nil, fmt.Errorf("%w: request %s is %s", ErrConflict, r.ID, r.State)
+		}
+		why := s.claimable(ctx, r, now)
+		r.UpdatedAt = now
+		if why != "" {
+			r.State, r.Reason = Failed, why
+			ev, err := audit.New(audit.RequestFailed, "gateway", map[string]any{"reason": why})
+			ev.Time = now
+			return []audit.Event{ev}, err
+		}
+		r.State = Executing
+		ev, err := audit.New(audit.RequestExecuting, "gateway", map[string]any{"command_hash": r.CommandHash})
+		ev.Time = now
+		return []audit.Event{ev}, err
+	})
+	if errors.Is(err, ErrConflict) {
+		return
+	}
+	if err != nil {
+		log.Error("claim request", "error", err)
+		return
+	}
+	if r.State != Executing {
+		log.Warn("request not run", "reason", r.Reason)
+		return
+	}
+	t := s.cfg.Targets[r.Target]
+	var res *execute.Result
+	if t.Executor == nil {
+		res = &execute.Result{Error: fmt.Sprintf("target %s has no executor configured", r.Target)}
+	} else {
+		res, err = t.Executor.Run(ctx, r.Command, r.Decision.Impact)
+		if err != nil {
+			res = &execute.Result{Error: err.Error()}
+		}
+	}
+	end := s.Now().UTC().Truncate(time.Microsecond)
+	// The outcome is recorded even when the service is stopping.
+	_, err = s.store.UpdateRequest(context.WithoutCancel(ctx), id, func(r *Request) ([]audit.Event, error) {
+		if r.State != Executing {
+			return nil, fmt.Errorf("%w: request %s is %s", ErrConflict, r.ID, r.State)
+		}
+		r.Result, r.UpdatedAt = res, end
+		typ := audit.RequestExecuted
+		r.State, r.Reason = Executed, ""
+		if !res.OK() {
+			r.State, r.Reason, typ = Failed, res.Error, audit.RequestFailed
+			if r.Reason == "" && res.ExitCode != nil {
+				r.Reason = fmt.Sprintf("exit code %d", *res.ExitCode)
+			}
+		}
+		ev, err := audit.New(typ, "gateway", map[string]any{"exit_code": res.ExitCode, "rows_affected": res.RowsAffected,
+			"error": res.Error, "duration_ms": res.DurationMS, "output_bytes": len(res.Output), "truncated": res.Truncated})
+		ev.Time = end
+		return []audit.Event{ev}, err
+	})
+	if err != nil {
+		log.Error("record outcome", "error", err)
+		return
+	}
+	log.Info("request ran", "state", string(r.State), "duration_ms", res.DurationMS)
+}
+
+// claimable says why an approved request must not run now, or "".
+func (s *Service) claimable(ctx context.Context, r *Request, now time.Time) string {
+	for _, v := range r.Votes {
+		if v.Approve && v.CommandHash != r.CommandHash {
+			return "an approval was for another command than the one stored; refusing to run"
+		}
+	}
+	if CommandHash(r.Kind, r.Target, r.Command) != r.CommandHash {
+		return "the stored command does not match its hash; refusing to run"
+	}
+	sess, err := s.store.SessionByID(ctx, r.SessionID)
+	if err != nil {
+		return "the request's session cannot be read"
+	}
+	if !sess.Active(now) {
+		return "the session ended before the request could run"
+	}
+	return ""
+}
+
+// recover deals with requests a previous run of the gateway left: one
+// caught executing has an unknown outcome and is never run again; one
+// approved but not started runs now.
+func (s *Service) recover(ctx context.Context) error {
+	rs, err := s.store.Requests(ctx, RequestFilter{State: Executing})
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	for _, r := range rs {
+		if _, err := s.finish(ctx, r.ID, Executing, Failed, "gateway", "the gateway stopped while this ran; its outcome is unknown and it is not run again"); err != nil && !errors.Is(err, ErrConflict) {
+			return fmt.Errorf("recover %s: %w", r.ID, err)
+		}
+	}
+	rs, err = s.store.Requests(ctx, RequestFilter{State: Approved})
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	for _, r := range rs {
+		if r.Mode == Execute {
+			s.startRun(r.ID)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,268 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/engine"
+)
+
+// Errors the front doors map to responses.
+var (
+	ErrUnauthorized = errors.New("unauthorized: unknown or expired token")
+	ErrForbidden    = errors.New("forbidden")
+	ErrInvalid      = errors.New("invalid request")
+	ErrExpired      = errors.New("expired")
+	ErrUnavailable  = errors.New("unavailable")
+)
+
+// Role is what a token may do.
+type Role int
+
+// Roles. An agent's token is never a reviewer's or an admin's.
+const (
+	RoleAgent Role = iota + 1
+	RoleReviewer
+	RoleAdmin
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleAgent:
+		return "agent"
+	case RoleReviewer:
+		return "reviewer"
+	case RoleAdmin:
+		return "admin"
+	}
+	return "none"
+}
+
+// Principal is who a token belongs to.
+type Principal struct {
+	Role    Role
+	Name    string   // the agent's, reviewer's or "admin"
+	Session *Session // agents only
+}
+
+// Actor is how the audit trail names the principal.
+func (p *Principal) Actor() string {
+	if p.Role == RoleAdmin {
+		return "admin"
+	}
+	return p.Role.String() + ":" + p.Name
+}
+
+// Target is what the gateway knows of a target besides the engine's view.
+type Target struct {
+	Name     string
+	Kind     string // shell, postgres, http
+	Class    string
+	Executor Executor // nil: requests to it are decided but cannot execute
+}
+
+// Config is the gateway's behaviour.
+type Config struct {
+	Targets        map[string]Target
+	Reviewers      map[string]string // reviewer name → SHA-256 of the token (hex)
+	AdminTokenHash string            // SHA-256 of the admin token (hex)
+	MaxSessionTTL  time.Duration     // 0: 24h
+	SessionTTL     time.Duration     // default TTL; 0: 1h
+	ReviewExpiry   time.Duration     // 0: 15 minutes
+}
+
+// Service is the gateway. It is safe for concurrent use.
+type Service struct {
+	cfg    Config
+	engine *engine.Engine
+	store  Store
+	log    *slog.Logger
+
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+
+	hub     *hub
+	ctx     context.Context // the service's lifetime, for executions that outlive a call
+	cancel  context.CancelFunc
+	running sync.WaitGroup
+	wake    chan struct{} // tells the expiry sweeper a new pending request exists
+}
+
+// New returns a service. Start must be called before it is used.
+func New(cfg Config, eng *engine.Engine, store Store, log *slog.Logger) *Service {
+	if cfg.MaxSessionTTL <= 0 {
+		cfg.MaxSessionTTL = 24 * time.Hour
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = time.Hour
+	}
+	cfg.SessionTTL = min(cfg.SessionTTL, cfg.MaxSessionTTL)
+	if cfg.ReviewExpiry <= 0 {
+		cfg.ReviewExpiry = 15 * time.Minute
+	}
+	return &Service{cfg: cfg, engine: eng, store: store, log: log.With("component", "gateway"), Now: time.Now,
+		hub: newHub(), wake: make(chan struct{}, 1)}
+}
+
+// Start begins watching the store, recovers requests interrupted by a
+// previous stop, and starts the expiry sweeper.
+func (s *Service) Start(ctx context.Context) error {
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if err := s.store.Watch(s.ctx, s.hub.notify); err != nil {
+		s.cancel()
+		return fmt.Errorf("watch store: %w", err)
+	}
+	if err := s.recover(ctx); err != nil {
+		s.cancel()
+		return err
+	}
+	s.running.Add(1)
+	go s.sweep()
+	return nil
+}
+
+// Stop ends the sweeper and waits for running executions.
+func (s *Service) Stop() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.running.Wait()
+}
+
+// HashToken is how tokens are kept: SHA-256, hex. Tokens are 256-bit
+// random values, so a fast hash is enough.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// NewToken returns a fresh 256-bit random token with a prefix that says
+// what it is for.
+func NewToken(prefix string) string {
+	var b [32]byte
+	rand.Read(b[:])
+	return prefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func newID(prefix string) string {
+	var b [12]byte
+	rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// Authenticate returns the principal a token belongs to; ErrUnauthorized
+// for an unknown token, an ended or expired session.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, error) {
+	if token == "" {
+		return nil, ErrUnauthorized
+	}
+	h := HashToken(token)
+	if s.cfg.AdminTokenHash != "" && subtle.ConstantTimeCompare([]byte(h), []byte(s.cfg.AdminTokenHash)) == 1 {
+		return &Principal{Role: RoleAdmin, Name: "admin"}, nil
+	}
+	for name, rh := range s.cfg.Reviewers {
+		if subtle.ConstantTimeCompare([]byte(h), []byte(rh)) == 1 {
+			return &Principal{Role: RoleReviewer, Name: name}, nil
+		}
+	}
+	if !strings.HasPrefix(token, SessionTokenPrefix) {
+		return nil, ErrUnauthorized
+	}
+	sess, err := s.store.SessionByToken(ctx, h)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrUnauthorized
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if !sess.Active(s.Now()) {
+		return nil, fmt.Errorf("%w (session %s has ended or expired)", ErrUnauthorized, sess.ID)
+	}
+	return &Principal{Role: RoleAgent, Name: sess.Agent, Session: sess}, nil
+}
+
+func require(p *Principal, roles ...Role) error {
+	for _, r := range roles {
+		if p != nil && p.Role == r {
+			return nil
+		}
+	}
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = r.String()
+	}
+	role := "no token"
+	if p != nil {
+		role = "the token of " + p.Actor()
+	}
+	return fmt.Errorf("%w: this needs a %s token, not %s", ErrForbidden, strings.Join(names, " or "), role)
+}
+
+// Targets returns the targets, for the front doors' listings.
+func (s *Service) Targets() map[string]Target { return s.cfg.Targets }
+
+// Events calls fn for each audit event matching f (admins only).
+func (s *Service) Events(ctx context.Context, p *Principal, f audit.Filter, fn func(*audit.Event) error) error {
+	if err := require(p, RoleAdmin); err != nil {
+		return err
+	}
+	if err := s.store.Events(ctx, f, fn); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Verification is the result of checking the whole trail.
+type Verification struct {
+	Events int64
+	Head   audit.Head
+}
+
+// Verify checks the whole trail's hash chain against its recorded head;
+// a broken chain is a *audit.ChainError naming the first bad event.
+func (s *Service) Verify(ctx context.Context, p *Principal) (Verification, error) {
+	if err := require(p, RoleAdmin); err != nil {
+		return Verification{}, err
+	}
+	return VerifyStore(ctx, s.store)
+}
+
+// VerifyStore verifies a store's trail: every event in order, then the
+// head. The head is read first, so events appended meanwhile are not
+// mistaken for tampering.
+func VerifyStore(ctx context.Context, st Store) (Verification, error) {
+	var out Verification
+	head, err := st.Head(ctx)
+	if err != nil {
+		return out, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	out.Head = head
+	v := audit.NewVerifier()
+	err = st.Events(ctx, audit.Filter{}, func(e *audit.Event) error {
+		if e.Seq > head.Seq && v.Count() == head.Seq {
+			return errStopVerify
+		}
+		return v.Check(e)
+	})
+	out.Events = v.Count()
+	if err != nil && !errors.Is(err, errStopVerify) {
+		return out, err
+	}
+	if err := v.Finish(head); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+var errStopVerify = errors.New("stop")

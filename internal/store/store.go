@@ -1,0 +1,641 @@
+// Package store keeps the gateway's state (sessions, requests) and its
+// audit trail in one SQL database, so that every state change and its
+// audit events commit in one transaction. It implements [gateway.Store]
+// over database/sql; internal/store/sqlite and internal/store/postgres
+// open it on their database.
+//
+// Writes go through one writer goroutine that commits whatever is queued
+// as one transaction (group commit): under load many requests share one
+// fsync, and the hash chain is extended in order without a lock on the
+// hot path. Every write transaction first takes the chain head row (FOR
+// UPDATE on PostgreSQL), which serializes writers across replicas.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/gateway"
+)
+
+var _ gateway.Store = (*Store)(nil)
+
+// Options are what differs between databases.
+type Options struct {
+	// ForUpdate is appended to the SELECTs of rows a write transaction
+	// changes (" FOR UPDATE" on PostgreSQL; SQLite locks the database).
+	ForUpdate string
+	// Notify, when set, tells other replicas inside the transaction which
+	// requests changed (PostgreSQL NOTIFY, delivered at commit).
+	Notify func(ctx context.Context, tx *sql.Tx, requestIDs []string) error
+	// Watch, when set, receives every replica's notifications; otherwise
+	// changes are announced in this process after each commit.
+	Watch func(ctx context.Context, fn func(requestID string)) error
+	// MaxBatch caps the operations committed in one transaction (default 256).
+	MaxBatch int
+	// Close closes what the backend opened besides the database.
+	Close func() error
+}
+
+// Store is the SQL implementation of [gateway.Store].
+type Store struct {
+	db   *sql.DB
+	opts Options
+	ops  chan *op
+	quit chan struct{}
+	done chan struct{}
+
+	mu       sync.Mutex
+	watchers map[int]func(string)
+	nextW    int
+	closed   bool
+}
+
+// op is one write: run does its reads and writes inside the batch's
+// transaction and must not have written anything when it returns an
+// error of the caller's (errCaller).
+type op struct {
+	ctx  context.Context
+	run  func(b *batch) error
+	errc chan error
+}
+
+// callerError is an error of an operation's callback: the operation wrote
+// nothing and the batch goes on.
+type callerError struct{ err error }
+
+func (e callerError) Error() string { return e.err.Error() }
+func (e callerError) Unwrap() error { return e.err }
+
+// New returns a store on db, whose schema it creates if needed, and
+// starts its writer.
+func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	for _, stmt := range schema {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("create schema: %w", err)
+		}
+	}
+	s := &Store{db: db, opts: opts, ops: make(chan *op, 1024), quit: make(chan struct{}), done: make(chan struct{}),
+		watchers: map[int]func(string){}}
+	go s.writer()
+	return s, nil
+}
+
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS sessions (
+		id TEXT PRIMARY KEY,
+		token_hash TEXT NOT NULL UNIQUE,
+		seq BIGINT NOT NULL DEFAULT 0,
+		body TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS requests (
+		id TEXT PRIMARY KEY,
+		session_id TEXT NOT NULL,
+		state TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		body TEXT NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS requests_state ON requests (state, created_at)`,
+	`CREATE INDEX IF NOT EXISTS requests_session ON requests (session_id, created_at)`,
+	`CREATE TABLE IF NOT EXISTS events (
+		seq BIGINT PRIMARY KEY,
+		time TEXT NOT NULL,
+		type TEXT NOT NULL,
+		session_id TEXT NOT NULL,
+		session_seq BIGINT NOT NULL,
+		request_id TEXT NOT NULL,
+		actor TEXT NOT NULL,
+		data TEXT NOT NULL,
+		prev_hash TEXT NOT NULL,
+		hash TEXT NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS events_session ON events (session_id, seq)`,
+	`CREATE INDEX IF NOT EXISTS events_request ON events (request_id, seq)`,
+	`CREATE TABLE IF NOT EXISTS audit_head (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		seq BIGINT NOT NULL,
+		hash TEXT NOT NULL)`,
+	`INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '') ON CONFLICT (id) DO NOTHING`,
+}
+
+// ErrClosed is returned for writes after Close.
+var ErrClosed = errors.New("store closed")
+
+// Close stops the writer after the queued writes and closes the database.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.quit)
+	<-s.done
+	var errs []error
+	if s.opts.Close != nil {
+		errs = append(errs, s.opts.Close())
+	}
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
+}
+
+// DB is the underlying database, for tests that tamper with the trail.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// write queues run and waits for its batch to commit.
+func (s *Store) write(ctx context.Context, run func(b *batch) error) error {
+	o := &op{ctx: ctx, run: run, errc: make(chan error, 1)}
+	select {
+	case s.ops <- o:
+	case <-s.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the outcome is waited for even if ctx ends: the caller
+	// must not believe a committed change did not happen.
+	return <-o.errc
+}
+
+func (s *Store) writer() {
+	defer close(s.done)
+	for {
+		var first *op
+		select {
+		case first = <-s.ops:
+		case <-s.quit:
+			s.drain()
+			return
+		}
+		ops := []*op{first}
+	more:
+		for len(ops) < s.opts.MaxBatch {
+			select {
+			case o := <-s.ops:
+				ops = append(ops, o)
+			default:
+				break more
+			}
+		}
+		s.commit(ops)
+	}
+}
+
+// drain commits what was queued before Close.
+func (s *Store) drain() {
+	for {
+		select {
+		case o := <-s.ops:
+			s.commit([]*op{o})
+		default:
+			return
+		}
+	}
+}
+
+// commit runs ops in one transaction. If the transaction fails as a
+// whole, each op is retried alone so that one bad write does not fail
+// the others.
+func (s *Store) commit(ops []*op) {
+	live := ops[:0:0]
+	for _, o := range ops {
+		if err := o.ctx.Err(); err != nil {
+			o.errc <- err
+			continue
+		}
+		live = append(live, o)
+	}
+	if len(live) == 0 {
+		return
+	}
+	results, ids, err := s.commitBatch(live)
+	if err != nil && len(live) > 1 {
+		for _, o := range live {
+			s.commit1(o)
+		}
+		return
+	}
+	for i, o := range live {
+		if err != nil {
+			o.errc <- err
+		} else {
+			o.errc <- results[i]
+		}
+	}
+	if err == nil {
+		s.announce(ids)
+	}
+}
+
+func (s *Store) commit1(o *op) {
+	results, ids, err := s.commitBatch([]*op{o})
+	if err != nil {
+		o.errc <- err
+		return
+	}
+	o.errc <- results[0]
+	s.announce(ids)
+}
+
+func (s *Store) commitBatch(ops []*op) (results []error, changed []string, err error) {
+	ctx := context.Background()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	b := &batch{s: s, tx: tx, ctx: ctx, sessionSeq: map[string]int64{}}
+	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+s.opts.ForUpdate).Scan(&b.head.Seq, &b.head.Hash); err != nil {
+		return nil, nil, fmt.Errorf("read audit head: %w", err)
+	}
+	if b.head.Hash == "" {
+		b.head.Hash = audit.Genesis
+	}
+	start := b.head
+	results = make([]error, len(ops))
+	for i, o := range ops {
+		err := o.run(b)
+		var ce callerError
+		if errors.As(err, &ce) {
+			results[i] = ce.err
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if b.head != start {
+		if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, b.head.Seq, b.head.Hash); err != nil {
+			return nil, nil, fmt.Errorf("write audit head: %w", err)
+		}
+	}
+	for id, seq := range b.sessionSeq {
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET seq = $1 WHERE id = $2`, seq, id); err != nil {
+			return nil, nil, fmt.Errorf("number session events: %w", err)
+		}
+	}
+	if len(b.changed) > 0 && s.opts.Notify != nil {
+		if err := s.opts.Notify(ctx, tx, b.changed); err != nil {
+			return nil, nil, fmt.Errorf("notify: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, nil, fmt.Errorf("commit: %w", err)
+	}
+	return results, b.changed, nil
+}
+
+// batch is the state of one write transaction.
+type batch struct {
+	s          *Store
+	tx         *sql.Tx
+	ctx        context.Context
+	head       audit.Head
+	sessionSeq map[string]int64
+	changed    []string
+}
+
+// append seals and inserts events, extending the chain and numbering each
+// session's events.
+func (b *batch) append(evs []audit.Event) error {
+	for i := range evs {
+		e := &evs[i]
+		if e.SessionID != "" {
+			seq, ok := b.sessionSeq[e.SessionID]
+			if !ok {
+				err := b.tx.QueryRowContext(b.ctx, `SELECT seq FROM sessions WHERE id = $1`, e.SessionID).Scan(&seq)
+				if err != nil {
+					return fmt.Errorf("number session events: %w", err)
+				}
+			}
+			seq++
+			b.sessionSeq[e.SessionID] = seq
+			e.SessionSeq = seq
+		}
+		if e.Time.IsZero() {
+			e.Time = time.Now()
+		}
+		e.Seal(b.head.Seq+1, b.head.Hash)
+		_, err := b.tx.ExecContext(b.ctx, `INSERT INTO events (seq, time, type, session_id, session_seq, request_id, actor, data, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			e.Seq, e.Time.Format(audit.TimeFormat), string(e.Type), e.SessionID, e.SessionSeq, e.RequestID, e.Actor, string(e.Data), e.PrevHash, e.Hash)
+		if err != nil {
+			return fmt.Errorf("append audit event: %w", err)
+		}
+		b.head = audit.Head{Seq: e.Seq, Hash: e.Hash}
+	}
+	return nil
+}
+
+func (b *batch) changedRequest(id string) { b.changed = append(b.changed, id) }
+
+// Watch implements [gateway.Store].
+func (s *Store) Watch(ctx context.Context, fn func(requestID string)) error {
+	if s.opts.Watch != nil {
+		return s.opts.Watch(ctx, fn)
+	}
+	s.mu.Lock()
+	id := s.nextW
+	s.nextW++
+	s.watchers[id] = fn
+	s.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		s.mu.Lock()
+		delete(s.watchers, id)
+		s.mu.Unlock()
+	}()
+	return nil
+}
+
+func (s *Store) announce(ids []string) {
+	if s.opts.Watch != nil || len(ids) == 0 {
+		return
+	}
+	s.mu.Lock()
+	fns := make([]func(string), 0, len(s.watchers))
+	for _, fn := range s.watchers {
+		fns = append(fns, fn)
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		for _, fn := range fns {
+			fn(id)
+		}
+	}
+}
+
+// CreateSession implements [gateway.Store].
+func (s *Store) CreateSession(ctx context.Context, sess *gateway.Session, ev audit.Event) error {
+	body, err := json.Marshal(sess)
+	if err != nil {
+		return fmt.Errorf("encode session: %w", err)
+	}
+	return s.write(ctx, func(b *batch) error {
+		if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO sessions (id, token_hash, seq, body) VALUES ($1, $2, 0, $3)`,
+			sess.ID, sess.TokenHash, string(body)); err != nil {
+			return fmt.Errorf("insert session: %w", err)
+		}
+		ev.SessionID = sess.ID
+		return b.append([]audit.Event{ev})
+	})
+}
+
+func scanSession(row interface{ Scan(...any) error }) (*gateway.Session, error) {
+	var body, tokenHash string
+	var seq int64
+	if err := row.Scan(&body, &tokenHash, &seq); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, gateway.ErrNotFound
+		}
+		return nil, fmt.Errorf("read session: %w", err)
+	}
+	sess := &gateway.Session{}
+	if err := json.Unmarshal([]byte(body), sess); err != nil {
+		return nil, fmt.Errorf("decode session: %w", err)
+	}
+	sess.TokenHash, sess.Seq = tokenHash, seq
+	return sess, nil
+}
+
+// SessionByID implements [gateway.Store].
+func (s *Store) SessionByID(ctx context.Context, id string) (*gateway.Session, error) {
+	return scanSession(s.db.QueryRowContext(ctx, `SELECT body, token_hash, seq FROM sessions WHERE id = $1`, id))
+}
+
+// SessionByToken implements [gateway.Store].
+func (s *Store) SessionByToken(ctx context.Context, tokenHash string) (*gateway.Session, error) {
+	return scanSession(s.db.QueryRowContext(ctx, `SELECT body, token_hash, seq FROM sessions WHERE token_hash = $1`, tokenHash))
+}
+
+// UpdateSession implements [gateway.Store].
+func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*gateway.Session) ([]audit.Event, error)) (*gateway.Session, error) {
+	var out *gateway.Session
+	err := s.write(ctx, func(b *batch) error {
+		sess, err := scanSession(b.tx.QueryRowContext(b.ctx, `SELECT body, token_hash, seq FROM sessions WHERE id = $1`+s.opts.ForUpdate, id))
+		if errors.Is(err, gateway.ErrNotFound) {
+			return callerError{err}
+		}
+		if err != nil {
+			return err
+		}
+		evs, err := fn(sess)
+		if err != nil {
+			return callerError{err}
+		}
+		body, err := json.Marshal(sess)
+		if err != nil {
+			return callerError{fmt.Errorf("encode session: %w", err)}
+		}
+		if _, err := b.tx.ExecContext(b.ctx, `UPDATE sessions SET body = $1 WHERE id = $2`, string(body), id); err != nil {
+			return fmt.Errorf("update session: %w", err)
+		}
+		for i := range evs {
+			evs[i].SessionID = id
+		}
+		if err := b.append(evs); err != nil {
+			return err
+		}
+		out = sess
+		return nil
+	})
+	return out, err
+}
+
+// CreateRequest implements [gateway.Store].
+func (s *Store) CreateRequest(ctx context.Context, r *gateway.Request, evs []audit.Event) error {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode request: %w", err)
+	}
+	return s.write(ctx, func(b *batch) error {
+		if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO requests (id, session_id, state, created_at, body) VALUES ($1, $2, $3, $4, $5)`,
+			r.ID, r.SessionID, string(r.State), r.CreatedAt.UTC().Format(audit.TimeFormat), string(body)); err != nil {
+			return fmt.Errorf("insert request: %w", err)
+		}
+		// The events are sealed again if the batch is retried alone.
+		evs := append([]audit.Event(nil), evs...)
+		for i := range evs {
+			evs[i].SessionID, evs[i].RequestID = r.SessionID, r.ID
+		}
+		b.changedRequest(r.ID)
+		return b.append(evs)
+	})
+}
+
+func scanRequest(row interface{ Scan(...any) error }) (*gateway.Request, error) {
+	var body string
+	if err := row.Scan(&body); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, gateway.ErrNotFound
+		}
+		return nil, fmt.Errorf("read request: %w", err)
+	}
+	r := &gateway.Request{}
+	if err := json.Unmarshal([]byte(body), r); err != nil {
+		return nil, fmt.Errorf("decode request: %w", err)
+	}
+	return r, nil
+}
+
+// Request implements [gateway.Store].
+func (s *Store) Request(ctx context.Context, id string) (*gateway.Request, error) {
+	return scanRequest(s.db.QueryRowContext(ctx, `SELECT body FROM requests WHERE id = $1`, id))
+}
+
+// Requests implements [gateway.Store].
+func (s *Store) Requests(ctx context.Context, f gateway.RequestFilter) ([]*gateway.Request, error) {
+	var where []string
+	var args []any
+	if f.State != "" {
+		args = append(args, string(f.State))
+		where = append(where, fmt.Sprintf("state = $%d", len(args)))
+	}
+	if f.SessionID != "" {
+		args = append(args, f.SessionID)
+		where = append(where, fmt.Sprintf("session_id = $%d", len(args)))
+	}
+	q := `SELECT body FROM requests`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at, id"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	defer rows.Close()
+	out := []*gateway.Request{}
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateRequest implements [gateway.Store].
+func (s *Store) UpdateRequest(ctx context.Context, id string, fn func(*gateway.Request) ([]audit.Event, error)) (*gateway.Request, error) {
+	var out *gateway.Request
+	err := s.write(ctx, func(b *batch) error {
+		r, err := scanRequest(b.tx.QueryRowContext(b.ctx, `SELECT body FROM requests WHERE id = $1`+s.opts.ForUpdate, id))
+		if errors.Is(err, gateway.ErrNotFound) {
+			return callerError{err}
+		}
+		if err != nil {
+			return err
+		}
+		evs, err := fn(r)
+		if err != nil {
+			return callerError{err}
+		}
+		body, err := json.Marshal(r)
+		if err != nil {
+			return callerError{fmt.Errorf("encode request: %w", err)}
+		}
+		if _, err := b.tx.ExecContext(b.ctx, `UPDATE requests SET state = $1, body = $2 WHERE id = $3`, string(r.State), string(body), id); err != nil {
+			return fmt.Errorf("update request: %w", err)
+		}
+		for i := range evs {
+			evs[i].SessionID, evs[i].RequestID = r.SessionID, r.ID
+		}
+		if err := b.append(evs); err != nil {
+			return err
+		}
+		b.changedRequest(id)
+		out = r
+		return nil
+	})
+	return out, err
+}
+
+// Append implements [gateway.Store].
+func (s *Store) Append(ctx context.Context, evs ...audit.Event) error {
+	return s.write(ctx, func(b *batch) error {
+		return b.append(append([]audit.Event(nil), evs...))
+	})
+}
+
+// Head implements [gateway.Store].
+func (s *Store) Head(ctx context.Context) (audit.Head, error) {
+	var h audit.Head
+	if err := s.db.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&h.Seq, &h.Hash); err != nil {
+		return h, fmt.Errorf("read audit head: %w", err)
+	}
+	return h, nil
+}
+
+// Events implements [gateway.Store].
+func (s *Store) Events(ctx context.Context, f audit.Filter, fn func(*audit.Event) error) error {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.SessionID != "" {
+		add("session_id = $%d", f.SessionID)
+	}
+	if f.RequestID != "" {
+		add("request_id = $%d", f.RequestID)
+	}
+	if f.Type != "" {
+		add("type = $%d", string(f.Type))
+	}
+	if !f.Since.IsZero() {
+		add("time >= $%d", f.Since.UTC().Format(audit.TimeFormat))
+	}
+	if f.AfterSeq > 0 {
+		add("seq > $%d", f.AfterSeq)
+	}
+	q := `SELECT seq, time, type, session_id, session_seq, request_id, actor, data, prev_hash, hash FROM events`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY seq"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("query audit events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e audit.Event
+		var ts, typ, data string
+		if err := rows.Scan(&e.Seq, &ts, &typ, &e.SessionID, &e.SessionSeq, &e.RequestID, &e.Actor, &data, &e.PrevHash, &e.Hash); err != nil {
+			return fmt.Errorf("read audit event: %w", err)
+		}
+		t, err := time.Parse(audit.TimeFormat, ts)
+		if err != nil {
+			// A time that does not parse was not written by the gateway;
+			// keep it zero so that verification reports the event.
+			t = time.Time{}
+		}
+		e.Time, e.Type, e.Data = t, audit.Type(typ), json.RawMessage(data)
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("query audit events: %w", err)
+	}
+	return nil
+}
