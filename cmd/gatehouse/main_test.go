@@ -9,18 +9,26 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/gatehouse/gatehouse/internal/pgtest"
 )
 
-// TestMain lets the scripts run "gatehouse" as a real subprocess built from
-// this package.
+// TestMain lets the scripts (and the fault tests) run "gatehouse" as a
+// real subprocess built from this package, and stops the throwaway
+// PostgreSQL the tests may have started.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(withPostgres{m}, map[string]func(){
 		"gatehouse": func() {
 			m := NewMain()
 			os.Exit(m.exitCode(m.Run(context.Background(), os.Args[1:])))
 		},
 	})
 }
+
+// withPostgres runs the tests, then stops the cluster pgtest started.
+type withPostgres struct{ m *testing.M }
+
+func (w withPostgres) Run() int { return pgtest.Run(w.m) }
 
 // TestScripts runs the CLI scripts in testdata/script (txtar files).
 func TestScripts(t *testing.T) {

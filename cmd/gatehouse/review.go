@@ -51,12 +51,22 @@ func (c *ReviewCommand) Run(ctx context.Context, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	wantArgs := 1
-	if sub == "list" {
-		wantArgs = 0
+	// Flags may follow the request id: review deny ID --reason TEXT.
+	var id string
+	if fs.NArg() > 0 && sub != "list" {
+		id = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return usageError{msg: fmt.Sprintf("review %s takes one request id (got %q too)", sub, fs.Arg(0)), hint: `gatehouse review deny ID --reason "quote the reason"`}
+		}
 	}
-	if fs.NArg() != wantArgs {
-		return usageError{msg: fmt.Sprintf("review %s takes %d argument(s)", sub, wantArgs), hint: "gatehouse review " + sub + map[bool]string{true: "", false: " REQUEST_ID"}[sub == "list"]}
+	switch {
+	case sub == "list" && fs.NArg() > 0:
+		return usageError{msg: "review list takes no arguments", hint: "gatehouse review list --json"}
+	case sub != "list" && id == "":
+		return usageError{msg: "review " + sub + " needs a request id", hint: "gatehouse review " + sub + " REQUEST_ID (see gatehouse review list)"}
 	}
 	if sub == "deny" && strings.TrimSpace(*reason) == "" {
 		return usageError{msg: "a denial needs --reason: the agent receives it", hint: `gatehouse review deny ID --reason "wrong table"`}
@@ -86,7 +96,7 @@ func (c *ReviewCommand) Run(ctx context.Context, args []string) error {
 		}
 		return tw.Flush()
 	case "show":
-		r, err := cl.Request(ctx, fs.Arg(0))
+		r, err := cl.Request(ctx, id)
 		if err != nil {
 			return apiError(err)
 		}
@@ -99,9 +109,9 @@ func (c *ReviewCommand) Run(ctx context.Context, args []string) error {
 	vote := client.VoteBody{Reason: *reason}
 	var r *client.Request
 	if sub == "approve" {
-		r, err = cl.Approve(ctx, fs.Arg(0), vote)
+		r, err = cl.Approve(ctx, id, vote)
 	} else {
-		r, err = cl.Deny(ctx, fs.Arg(0), vote)
+		r, err = cl.Deny(ctx, id, vote)
 	}
 	if err != nil {
 		return apiError(err)

@@ -80,6 +80,10 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := httpapi.NewHTTPServer(cfg.Listen, httpapi.New(gw, log), log)
+	// Long-polls end when the server stops, rather than holding Shutdown.
+	base, stopPolls := context.WithCancel(context.Background())
+	defer stopPolls()
+	srv.BaseContext = func(net.Listener) context.Context { return base }
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(c.m.Stderr, "gatehouse: listening on http://%s\n", ln.Addr())
@@ -93,6 +97,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	stopPolls()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

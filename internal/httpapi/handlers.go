@@ -154,8 +154,8 @@ func (s *Server) getRequest(w http.ResponseWriter, r *http.Request, p *gateway.P
 			return fmt.Errorf("%w: wait %q: want a duration such as 30s", gateway.ErrInvalid, ws)
 		}
 		rq, err = s.gw.Wait(r.Context(), p, id, min(d, MaxWait))
-		if err != nil && r.Context().Err() != nil {
-			return nil // the client went away
+		if err != nil && rq != nil && r.Context().Err() != nil {
+			err = nil // the server is stopping or the client left: answer with the request as it is
 		}
 	} else {
 		rq, err = s.gw.Request(r.Context(), p, id)

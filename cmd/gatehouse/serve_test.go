@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// server is a gateway run in-process by "gatehouse serve".
+type server struct {
+	addr  string
+	env   map[string]string
+	stop  func()
+	dir   string
+	log   *lockedBuffer
+	admin string
+}
+
+// lockedBuffer is an io.Writer safe for concurrent use that tells when a
+// line matching a pattern was written.
+type lockedBuffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	re    *regexp.Regexp
+	found chan string
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, err := b.buf.Write(p)
+	if b.re != nil {
+		if m := b.re.FindStringSubmatch(b.buf.String()); m != nil {
+			b.found <- m[1]
+			b.re = nil
+		}
+	}
+	return n, err
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var listeningLine = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+
+// startServer runs "gatehouse serve" with a config (written to a file;
+// "DIR" in it is replaced with a temp dir) and environment, on a free
+// loopback port.
+func startServer(t *testing.T, config string, env map[string]string) *server {
+	t.Helper()
+	dir := t.TempDir()
+	s := &server{dir: dir, env: map[string]string{"GATEHOUSE_ADMIN_TOKEN": "admin-token-for-tests-0123456789"}}
+	for k, v := range env {
+		s.env[k] = v
+	}
+	s.admin = s.env["GATEHOUSE_ADMIN_TOKEN"]
+	args := []string{"serve", "--listen", "127.0.0.1:0"}
+	if config != "" {
+		path := filepath.Join(dir, "gatehouse.yaml")
+		if err := os.WriteFile(path, []byte(strings.ReplaceAll(config, "DIR", dir)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--config", path)
+	}
+	s.log = &lockedBuffer{re: listeningLine, found: make(chan string, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: s.log, Getenv: func(k string) string { return s.env[k] },
+		Getwd: func() (string, error) { return dir, nil }}
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, args) }()
+	select {
+	case s.addr = <-s.log.found:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve ended: %v\n%s", err, s.log)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("serve did not start\n%s", s.log)
+	}
+	s.stop = func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		if s.stop != nil {
+			s.stop()
+		}
+	})
+	return s
+}
+
+// result is what one CLI command did.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs a CLI command against the server with a token ("" for none:
+// admin commands then fall back to the admin token).
+func (s *server) run(t *testing.T, token string, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	env := map[string]string{"GATEHOUSE_ADDR": s.addr, "GATEHOUSE_TOKEN": token, "GATEHOUSE_ADMIN_TOKEN": s.admin}
+	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return env[k] },
+		Getwd: func() (string, error) { return s.dir, nil }}
+	code := m.exitCode(m.Run(context.Background(), args))
+	return result{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+// session starts a session and returns its id and token.
+func (s *server) session(t *testing.T, agent string, grants ...string) (id, token string) {
+	t.Helper()
+	args := []string{"session", "start", "--agent", agent, "--json"}
+	for _, g := range grants {
+		args = append(args, "--grant", g)
+	}
+	r := s.run(t, "", args...)
+	if r.code != 0 {
+		t.Fatalf("session start: %d %s", r.code, r.stderr)
+	}
+	var out struct{ ID, Token string }
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Token == "" {
+		t.Fatalf("session start output %q: %v", r.stdout, err)
+	}
+	return out.ID, out.Token
+}
+
+// pendingRequest is the review list item of the SPEC §4 contract.
+type pendingRequest struct {
+	ID                string   `json:"id"`
+	SessionID         string   `json:"session_id"`
+	Agent             string   `json:"agent"`
+	Target            string   `json:"target"`
+	Kind              string   `json:"kind"`
+	Command           string   `json:"command"`
+	RiskScore         int      `json:"risk_score"`
+	RiskLevel         string   `json:"risk_level"`
+	Reasons           []any    `json:"reasons"`
+	EstimatedRows     *int64   `json:"estimated_rows"`
+	Reversible        *bool    `json:"reversible"`
+	ApprovalsRequired int      `json:"approvals_required"`
+	Approvals         []string `json:"approvals"`
+	CreatedAt         string   `json:"created_at"`
+	ExpiresAt         string   `json:"expires_at"`
+}
+
+// awaitPending returns the pending review of a command. The agent's exec
+// prints "waiting for review" once the gateway has stored its request,
+// so the list is read once, after that line.
+func (s *server) awaitPending(t *testing.T, token, command string, agentErr *lockedBuffer) pendingRequest {
+	t.Helper()
+	select {
+	case <-agentErr.found:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the agent never waited for review: %s", agentErr)
+	}
+	r := s.run(t, token, "review", "list", "--json")
+	if r.code != 0 {
+		t.Fatalf("review list: %d %s", r.code, r.stderr)
+	}
+	var items []pendingRequest
+	if err := json.Unmarshal([]byte(r.stdout), &items); err != nil {
+		t.Fatalf("review list --json %q: %v", r.stdout, err)
+	}
+	for _, it := range items {
+		if it.Command == command {
+			return it
+		}
+	}
+	t.Fatalf("%q is not in the review queue: %s", command, r.stdout)
+	return pendingRequest{}
+}
+
+// agentExec runs "gatehouse exec" as the agent in the background.
+func (s *server) agentExec(t *testing.T, token string, args ...string) (stderr *lockedBuffer, done <-chan result) {
+	t.Helper()
+	ch := make(chan result, 1)
+	errBuf := &lockedBuffer{re: regexp.MustCompile(`(waiting for review)`), found: make(chan string, 1)}
+	var out bytes.Buffer
+	env := map[string]string{"GATEHOUSE_ADDR": s.addr, "GATEHOUSE_TOKEN": token}
+	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: errBuf, Getenv: func(k string) string { return env[k] },
+		Getwd: func() (string, error) { return s.dir, nil }}
+	go func() {
+		code := m.exitCode(m.Run(context.Background(), append([]string{"exec"}, args...)))
+		ch <- result{code: code, stdout: out.String(), stderr: errBuf.String()}
+	}()
+	return errBuf, ch
+}
+
+func (s *server) auditEvents(t *testing.T, args ...string) []map[string]any {
+	t.Helper()
+	r := s.run(t, "", append([]string{"audit", "query", "--json"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("audit query: %d %s", r.code, r.stderr)
+	}
+	var evs []map[string]any
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	for dec.More() {
+		var ev map[string]any
+		if err := dec.Decode(&ev); err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+func eventTypes(evs []map[string]any) string {
+	var s []string
+	for _, e := range evs {
+		s = append(s, fmt.Sprint(e["type"]))
+	}
+	return strings.Join(s, " ")
+}
