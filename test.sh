@@ -19,6 +19,18 @@ need_pkg() { # need_pkg COMMAND PACKAGE
 }
 
 need_pkg bash bash
+# PostgreSQL server binaries: internal/pgtest starts a throwaway cluster
+# from them (as the postgres user, in a temp dir, on a loopback port) and
+# stops it; nothing has to be running.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+	need_pkg pg_ctlcluster postgresql
+	# The package's own cluster is not used by the tests; stop it.
+	if command -v pg_ctlcluster >/dev/null 2>&1; then
+		for c in /etc/postgresql/*/main; do
+			[ -d "$c" ] && pg_ctlcluster "$(basename "$(dirname "$c")")" main stop >/dev/null 2>&1 || true
+		done
+	fi
+fi
 
 log "gofmt"
 unformatted=$(gofmt -l cmd internal)

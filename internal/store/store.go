@@ -52,6 +52,8 @@ type Store struct {
 	quit chan struct{}
 	done chan struct{}
 
+	stmts map[string]*sql.Stmt // prepared statements of the writer, by text
+
 	mu       sync.Mutex
 	watchers map[int]func(string)
 	nextW    int
@@ -86,7 +88,7 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 		}
 	}
 	s := &Store{db: db, opts: opts, ops: make(chan *op, 1024), quit: make(chan struct{}), done: make(chan struct{}),
-		watchers: map[int]func(string){}}
+		watchers: map[int]func(string){}, stmts: map[string]*sql.Stmt{}}
 	go s.writer()
 	return s, nil
 }
@@ -140,6 +142,9 @@ func (s *Store) Close() error {
 	close(s.quit)
 	<-s.done
 	var errs []error
+	for _, st := range s.stmts {
+		errs = append(errs, st.Close())
+	}
 	if s.opts.Close != nil {
 		errs = append(errs, s.opts.Close())
 	}
@@ -253,7 +258,7 @@ func (s *Store) commitBatch(ops []*op) (results []error, changed []string, err e
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	b := &batch{s: s, tx: tx, ctx: ctx, sessionSeq: map[string]int64{}}
-	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+s.opts.ForUpdate).Scan(&b.head.Seq, &b.head.Hash); err != nil {
+	if err := b.queryRow(`SELECT seq, hash FROM audit_head WHERE id = 1`+s.opts.ForUpdate).Scan(&b.head.Seq, &b.head.Hash); err != nil {
 		return nil, nil, fmt.Errorf("read audit head: %w", err)
 	}
 	if b.head.Hash == "" {
@@ -273,12 +278,12 @@ func (s *Store) commitBatch(ops []*op) (results []error, changed []string, err e
 		}
 	}
 	if b.head != start {
-		if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, b.head.Seq, b.head.Hash); err != nil {
+		if _, err := b.exec(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, b.head.Seq, b.head.Hash); err != nil {
 			return nil, nil, fmt.Errorf("write audit head: %w", err)
 		}
 	}
 	for id, seq := range b.sessionSeq {
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET seq = $1 WHERE id = $2`, seq, id); err != nil {
+		if _, err := b.exec(`UPDATE sessions SET seq = $1 WHERE id = $2`, seq, id); err != nil {
 			return nil, nil, fmt.Errorf("number session events: %w", err)
 		}
 	}
@@ -311,7 +316,7 @@ func (b *batch) append(evs []audit.Event) error {
 		if e.SessionID != "" {
 			seq, ok := b.sessionSeq[e.SessionID]
 			if !ok {
-				err := b.tx.QueryRowContext(b.ctx, `SELECT seq FROM sessions WHERE id = $1`, e.SessionID).Scan(&seq)
+				err := b.queryRow(`SELECT seq FROM sessions WHERE id = $1`, e.SessionID).Scan(&seq)
 				if err != nil {
 					return fmt.Errorf("number session events: %w", err)
 				}
@@ -324,7 +329,7 @@ func (b *batch) append(evs []audit.Event) error {
 			e.Time = time.Now()
 		}
 		e.Seal(b.head.Seq+1, b.head.Hash)
-		_, err := b.tx.ExecContext(b.ctx, `INSERT INTO events (seq, time, type, session_id, session_seq, request_id, actor, data, prev_hash, hash)
+		_, err := b.exec(`INSERT INTO events (seq, time, type, session_id, session_seq, request_id, actor, data, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			e.Seq, e.Time.Format(audit.TimeFormat), string(e.Type), e.SessionID, e.SessionSeq, e.RequestID, e.Actor, string(e.Data), e.PrevHash, e.Hash)
 		if err != nil {
@@ -333,6 +338,43 @@ func (b *batch) append(evs []audit.Event) error {
 		b.head = audit.Head{Seq: e.Seq, Hash: e.Hash}
 	}
 	return nil
+}
+
+// stmt returns the statement for query, prepared once for the writer and
+// bound to the batch's transaction: parsing SQL is a good part of the
+// cost of a small write.
+func (b *batch) stmt(query string) (*sql.Stmt, error) {
+	st, ok := b.s.stmts[query]
+	if !ok {
+		var err error
+		st, err = b.s.db.PrepareContext(b.ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		b.s.stmts[query] = st
+	}
+	return b.tx.StmtContext(b.ctx, st), nil
+}
+
+func (b *batch) exec(query string, args ...any) (sql.Result, error) {
+	st, err := b.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(b.ctx, args...)
+}
+
+// errRow is a row whose query could not be prepared.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (b *batch) queryRow(query string, args ...any) interface{ Scan(...any) error } {
+	st, err := b.stmt(query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(b.ctx, args...)
 }
 
 func (b *batch) changedRequest(id string) { b.changed = append(b.changed, id) }
@@ -380,7 +422,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *gateway.Session, ev aud
 		return fmt.Errorf("encode session: %w", err)
 	}
 	return s.write(ctx, func(b *batch) error {
-		if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO sessions (id, token_hash, seq, body) VALUES ($1, $2, 0, $3)`,
+		if _, err := b.exec(`INSERT INTO sessions (id, token_hash, seq, body) VALUES ($1, $2, 0, $3)`,
 			sess.ID, sess.TokenHash, string(body)); err != nil {
 			return fmt.Errorf("insert session: %w", err)
 		}
@@ -420,7 +462,7 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash string) (*gateway.
 func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*gateway.Session) ([]audit.Event, error)) (*gateway.Session, error) {
 	var out *gateway.Session
 	err := s.write(ctx, func(b *batch) error {
-		sess, err := scanSession(b.tx.QueryRowContext(b.ctx, `SELECT body, token_hash, seq FROM sessions WHERE id = $1`+s.opts.ForUpdate, id))
+		sess, err := scanSession(b.queryRow(`SELECT body, token_hash, seq FROM sessions WHERE id = $1`+s.opts.ForUpdate, id))
 		if errors.Is(err, gateway.ErrNotFound) {
 			return callerError{err}
 		}
@@ -435,7 +477,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*gateway.S
 		if err != nil {
 			return callerError{fmt.Errorf("encode session: %w", err)}
 		}
-		if _, err := b.tx.ExecContext(b.ctx, `UPDATE sessions SET body = $1 WHERE id = $2`, string(body), id); err != nil {
+		if _, err := b.exec(`UPDATE sessions SET body = $1 WHERE id = $2`, string(body), id); err != nil {
 			return fmt.Errorf("update session: %w", err)
 		}
 		for i := range evs {
@@ -457,7 +499,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *gateway.Request, evs []aud
 		return fmt.Errorf("encode request: %w", err)
 	}
 	return s.write(ctx, func(b *batch) error {
-		if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO requests (id, session_id, state, created_at, body) VALUES ($1, $2, $3, $4, $5)`,
+		if _, err := b.exec(`INSERT INTO requests (id, session_id, state, created_at, body) VALUES ($1, $2, $3, $4, $5)`,
 			r.ID, r.SessionID, string(r.State), r.CreatedAt.UTC().Format(audit.TimeFormat), string(body)); err != nil {
 			return fmt.Errorf("insert request: %w", err)
 		}
@@ -534,7 +576,7 @@ func (s *Store) Requests(ctx context.Context, f gateway.RequestFilter) ([]*gatew
 func (s *Store) UpdateRequest(ctx context.Context, id string, fn func(*gateway.Request) ([]audit.Event, error)) (*gateway.Request, error) {
 	var out *gateway.Request
 	err := s.write(ctx, func(b *batch) error {
-		r, err := scanRequest(b.tx.QueryRowContext(b.ctx, `SELECT body FROM requests WHERE id = $1`+s.opts.ForUpdate, id))
+		r, err := scanRequest(b.queryRow(`SELECT body FROM requests WHERE id = $1`+s.opts.ForUpdate, id))
 		if errors.Is(err, gateway.ErrNotFound) {
 			return callerError{err}
 		}
@@ -549,7 +591,7 @@ func (s *Store) UpdateRequest(ctx context.Context, id string, fn func(*gateway.R
 		if err != nil {
 			return callerError{fmt.Errorf("encode request: %w", err)}
 		}
-		if _, err := b.tx.ExecContext(b.ctx, `UPDATE requests SET state = $1, body = $2 WHERE id = $3`, string(r.State), string(body), id); err != nil {
+		if _, err := b.exec(`UPDATE requests SET state = $1, body = $2 WHERE id = $3`, string(r.State), string(body), id); err != nil {
 			return fmt.Errorf("update request: %w", err)
 		}
 		for i := range evs {

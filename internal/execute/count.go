@@ -1,0 +1,147 @@
+package execute
+
+import (
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// pureFuncs are built-in functions without side effects that WHERE clauses
+// commonly use. An exact count evaluates the statement's WHERE before the
+// statement is approved, so it is done only when every function called is
+// one of these: anything else (dblink_exec, pg_terminate_backend,
+// pg_advisory_lock, a user's function) must not run before approval, even
+// in a read-only transaction.
+var pureFuncs = map[string]bool{
+	// time
+	"now": true, "clock_timestamp": true, "statement_timestamp": true, "transaction_timestamp": true,
+	"timezone": true, "date_trunc": true, "date_part": true, "extract": true, "age": true,
+	"make_date": true, "make_time": true, "make_timestamp": true, "make_timestamptz": true, "make_interval": true,
+	"to_char": true, "to_date": true, "to_timestamp": true, "to_number": true, "isfinite": true,
+	// text
+	"lower": true, "upper": true, "initcap": true, "length": true, "char_length": true,
+	"character_length": true, "octet_length": true, "substr": true, "substring": true,
+	"left": true, "right": true, "strpos": true, "position": true, "btrim": true, "ltrim": true,
+	"rtrim": true, "replace": true, "concat": true, "concat_ws": true, "split_part": true,
+	"starts_with": true, "md5": true, "regexp_like": true, "regexp_replace": true, "like_escape": true,
+	"overlay": true, "reverse": true, "lpad": true, "rpad": true, "translate": true,
+	// numbers
+	"abs": true, "round": true, "floor": true, "ceil": true, "ceiling": true, "trunc": true,
+	"mod": true, "sign": true, "div": true, "power": true, "sqrt": true,
+	// arrays, json
+	"array_length": true, "cardinality": true, "array_position": true, "array_lower": true, "array_upper": true,
+	"jsonb_extract_path": true, "jsonb_extract_path_text": true, "json_extract_path": true,
+	"json_extract_path_text": true, "jsonb_typeof": true, "json_typeof": true,
+	"jsonb_array_length": true, "json_array_length": true,
+	// aggregates, for subqueries
+	"count": true, "sum": true, "min": true, "max": true, "avg": true, "bool_and": true, "bool_or": true,
+}
+
+// countQuery builds a query counting exactly the rows stmt would modify, if
+// stmt is a DELETE or UPDATE whose count is safe to evaluate before
+// approval: no WITH clause, and only [pureFuncs] called.
+//
+//	DELETE FROM rel [alias] WHERE cond
+//	  -> SELECT pg_catalog.count(*) FROM rel [alias] WHERE cond
+//	DELETE FROM rel [alias] USING list WHERE cond   (UPDATE ... FROM alike)
+//	  -> SELECT pg_catalog.count(*) FROM rel [alias] WHERE EXISTS (SELECT 1 FROM list WHERE cond)
+//
+// The EXISTS keeps a target row joined to several rows of the list from
+// being counted more than once, as the statement modifies it once.
+func countQuery(stmt *pg.Node, version int32) (string, bool) {
+	var (
+		rel   *pg.RangeVar
+		from  []*pg.Node
+		where *pg.Node
+	)
+	switch n := stmt.Node.(type) {
+	case *pg.Node_DeleteStmt:
+		if n.DeleteStmt.WithClause != nil {
+			return "", false
+		}
+		rel, from, where = n.DeleteStmt.Relation, n.DeleteStmt.UsingClause, n.DeleteStmt.WhereClause
+	case *pg.Node_UpdateStmt:
+		if n.UpdateStmt.WithClause != nil {
+			return "", false
+		}
+		rel, from, where = n.UpdateStmt.Relation, n.UpdateStmt.FromClause, n.UpdateStmt.WhereClause
+	default:
+		return "", false
+	}
+	if rel == nil || !onlyPureFuncs(where) {
+		return "", false
+	}
+	for _, f := range from {
+		if !onlyPureFuncs(f) {
+			return "", false
+		}
+	}
+
+	if len(from) > 0 {
+		exists := &pg.SelectStmt{
+			TargetList:  []*pg.Node{pg.MakeResTargetNodeWithVal(pg.MakeAConstIntNode(1, -1), -1)},
+			FromClause:  from,
+			WhereClause: where,
+		}
+		where = &pg.Node{Node: &pg.Node_SubLink{SubLink: &pg.SubLink{
+			SubLinkType: pg.SubLinkType_EXISTS_SUBLINK,
+			Subselect:   &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: exists}},
+			Location:    -1,
+		}}}
+	}
+	count := &pg.Node{Node: &pg.Node_FuncCall{FuncCall: &pg.FuncCall{
+		Funcname:   []*pg.Node{pg.MakeStrNode("pg_catalog"), pg.MakeStrNode("count")},
+		AggStar:    true,
+		Funcformat: pg.CoercionForm_COERCE_EXPLICIT_CALL,
+		Location:   -1,
+	}}}
+	sel := &pg.SelectStmt{
+		TargetList:  []*pg.Node{pg.MakeResTargetNodeWithVal(count, -1)},
+		FromClause:  []*pg.Node{{Node: &pg.Node_RangeVar{RangeVar: rel}}},
+		WhereClause: where,
+	}
+	q, err := deparse(&pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}}, version)
+	if err != nil {
+		return "", false
+	}
+	return q, true
+}
+
+// onlyPureFuncs says whether every function n calls, at any depth, is one of
+// [pureFuncs], unqualified or in pg_catalog.
+func onlyPureFuncs(n *pg.Node) bool {
+	if n == nil {
+		return true
+	}
+	ok := true
+	var visit func(m protoreflect.Message)
+	visit = func(m protoreflect.Message) {
+		if f, isFunc := m.Interface().(*pg.FuncCall); isFunc && !pureFunc(f.Funcname) {
+			ok = false
+			return
+		}
+		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			switch {
+			case fd.IsList() && fd.Message() != nil:
+				for i := range v.List().Len() {
+					visit(v.List().Get(i).Message())
+				}
+			case fd.Message() != nil && !fd.IsMap():
+				visit(v.Message())
+			}
+			return ok
+		})
+	}
+	visit(n.ProtoReflect())
+	return ok
+}
+
+// pureFunc says whether a function name is one of [pureFuncs].
+func pureFunc(name []*pg.Node) bool {
+	switch len(name) {
+	case 1:
+		return pureFuncs[name[0].GetString_().GetSval()]
+	case 2:
+		return name[0].GetString_().GetSval() == "pg_catalog" && pureFuncs[name[1].GetString_().GetSval()]
+	}
+	return false
+}
