@@ -210,12 +210,15 @@ func (s *Service) claimable(ctx context.Context, r *Request, now time.Time) stri
 	if !sess.Active(now) {
 		return "the session ended before the request could run"
 	}
+	if now.After(r.ExpiresAt) {
+		return "the approval was not used before the request expired (the gateway was down?); submit it again"
+	}
 	return ""
 }
 
 // recover deals with requests a previous run of the gateway left: one
 // caught executing has an unknown outcome and is never run again; one
-// approved but not started runs now.
+// approved but not started runs now if it has not expired.
 func (s *Service) recover(ctx context.Context) error {
 	rs, err := s.store.Requests(ctx, RequestFilter{State: Executing})
 	if err != nil {
