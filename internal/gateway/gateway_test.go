@@ -284,7 +284,10 @@ func TestGrantsDecide(t *testing.T) {
 }
 
 func TestReviewExpires(t *testing.T) {
-	e := newEnv(t, func(c *gateway.Config, st gateway.Store) gateway.Store { c.ReviewExpiry = 200 * time.Millisecond; return st })
+	e := newEnv(t, func(c *gateway.Config, st gateway.Store) gateway.Store {
+		c.ReviewExpiry = 200 * time.Millisecond
+		return st
+	})
 	agent, _ := e.agent(t, "work:write")
 	r := e.submit(t, agent, "work", "rm -rf build")
 	got := e.wait(t, agent, r.ID)
