@@ -25,14 +25,13 @@ const (
 	RequestExecuting Type = "request.executing"
 	RequestExecuted  Type = "request.executed"
 	RequestFailed    Type = "request.failed"
-	RequestReported  Type = "request.reported"
-	GatewayError     Type = "gateway.error"
+	GatewayError     Type = "gateway.error" // a failure of the gateway itself, e.g. an outcome that could not be recorded at first
 )
 
 // Types lists every event type, for validating filters.
 func Types() []Type {
 	return []Type{SessionStarted, SessionEnded, RequestSubmitted, RequestDecided, ReviewVoted, RequestApproved,
-		RequestDenied, RequestExpired, RequestExecuting, RequestExecuted, RequestFailed, RequestReported, GatewayError}
+		RequestDenied, RequestExpired, RequestExecuting, RequestExecuted, RequestFailed, GatewayError}
 }
 
 // Event is one entry of the audit trail.

@@ -167,8 +167,10 @@ func (s *Service) run(ctx context.Context, id string) {
 		}
 	}
 	end := s.Now().UTC().Truncate(time.Microsecond)
-	// The outcome is recorded even when the service is stopping.
-	_, err = s.store.UpdateRequest(context.WithoutCancel(ctx), id, func(r *Request) ([]audit.Event, error) {
+	// The outcome is recorded even when the service is stopping, and
+	// again after a failure (the store may be down for a moment): a
+	// request left executing would read as still running.
+	record := func(r *Request) ([]audit.Event, error) {
 		if r.State != Executing {
 			return nil, fmt.Errorf("%w: request %s is %s", ErrConflict, r.ID, r.State)
 		}
@@ -185,10 +187,27 @@ func (s *Service) run(ctx context.Context, id string) {
 			"error": res.Error, "duration_ms": res.DurationMS, "output_bytes": len(res.Output), "truncated": res.Truncated})
 		ev.Time = end
 		return []audit.Event{ev}, err
-	})
+	}
+	var failures []string
+	for attempt, wait := 0, 100*time.Millisecond; ; attempt, wait = attempt+1, min(wait*2, 5*time.Second) {
+		r, err = s.store.UpdateRequest(context.WithoutCancel(ctx), id, record)
+		if err == nil || errors.Is(err, ErrConflict) || attempt == 8 {
+			break
+		}
+		failures = append(failures, err.Error())
+		log.Warn("record outcome", "attempt", attempt+1, "error", err)
+		time.Sleep(wait) // a backoff between writes, not a synchronization
+	}
 	if err != nil {
-		log.Error("record outcome", "error", err)
+		log.Error("record outcome: giving up; the request stays executing until the next start marks it failed", "error", err)
 		return
+	}
+	if len(failures) > 0 {
+		ev, _ := audit.New(audit.GatewayError, "gateway", map[string]any{"what": "recording the outcome failed before it succeeded", "errors": failures})
+		ev.SessionID, ev.RequestID = r.SessionID, r.ID
+		if err := s.store.Append(context.WithoutCancel(ctx), ev); err != nil {
+			log.Error("record gateway error", "error", err)
+		}
 	}
 	log.Info("request ran", "state", string(r.State), "duration_ms", res.DurationMS)
 }
