@@ -2,10 +2,12 @@ package audit
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -27,6 +29,12 @@ const (
 	RequestFailed    Type = "request.failed"
 	GatewayError     Type = "gateway.error" // a failure of the gateway itself, e.g. an outcome that could not be recorded at first
 )
+
+// ValidData reports whether data is what an event carries: one JSON
+// object.
+func ValidData(data []byte) bool {
+	return len(data) > 0 && data[0] == '{' && json.Valid(data)
+}
 
 // Types lists every event type, for validating filters.
 func Types() []Type {
@@ -71,43 +79,43 @@ func New(typ Type, actor string, v any) (Event, error) {
 
 // Seal sets the event's sequence number, previous hash and hash. Time
 // is truncated to microseconds and kept in UTC, so that every store keeps
-// it exactly.
+// it exactly. Data must be a JSON object (see [New] and [ValidData]).
 func (e *Event) Seal(seq int64, prev string) {
 	e.Seq, e.PrevHash = seq, prev
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	e.Hash = e.computeHash()
 }
 
-// hashed is the part of an event its hash covers, in a fixed order.
-type hashed struct {
-	Seq        int64           `json:"seq"`
-	Time       string          `json:"time"`
-	Type       Type            `json:"type"`
-	SessionID  string          `json:"session_id"`
-	SessionSeq int64           `json:"session_seq"`
-	RequestID  string          `json:"request_id"`
-	Actor      string          `json:"actor"`
-	Data       json.RawMessage `json:"data"`
-	PrevHash   string          `json:"prev_hash"`
-}
-
 // TimeFormat is how event times are written for hashing and storage.
 const TimeFormat = "2006-01-02T15:04:05.000000Z07:00"
 
+// hashVersion starts every hashed encoding, so that a future change of
+// the encoding cannot be confused with this one.
+const hashVersion = "gatehouse-audit-v1"
+
+// computeHash hashes every field but the hash itself, each as its length
+// and its exact bytes: no two different events encode alike (invalid
+// UTF-8 and JSON spellings included), whatever the fields hold.
 func (e *Event) computeHash() string {
-	data := e.Data
-	if len(data) == 0 {
-		data = json.RawMessage("{}")
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	field := func(b []byte) {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(b)))])
+		h.Write(b)
 	}
-	b, err := json.Marshal(hashed{Seq: e.Seq, Time: e.Time.UTC().Format(TimeFormat), Type: e.Type, SessionID: e.SessionID,
-		SessionSeq: e.SessionSeq, RequestID: e.RequestID, Actor: e.Actor, Data: data, PrevHash: e.PrevHash})
-	if err != nil {
-		// Data that is not valid JSON cannot have been written by Seal;
-		// hash its bytes so that verification reports a mismatch.
-		b = append([]byte(fmt.Sprintf("%d|%s|", e.Seq, e.PrevHash)), e.Data...)
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	str := func(s string) { field([]byte(s)) }
+	num := func(v int64) { field(strconv.AppendInt(nil, v, 10)) }
+	str(hashVersion)
+	num(e.Seq)
+	str(e.Time.UTC().Format(TimeFormat))
+	str(string(e.Type))
+	str(e.SessionID)
+	num(e.SessionSeq)
+	str(e.RequestID)
+	str(e.Actor)
+	field(e.Data)
+	str(e.PrevHash)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // ErrBroken is wrapped by every verification failure.

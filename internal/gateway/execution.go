@@ -156,6 +156,15 @@ func (s *Service) run(ctx context.Context, id string) {
 		log.Warn("request not run", "reason", r.Reason)
 		return
 	}
+	// The claim's callback read the session outside its transaction; read
+	// it again now that the claim is committed, so that an end committed
+	// just before it is seen.
+	if sess, err := s.store.SessionByID(ctx, r.SessionID); err != nil || !sess.Active(s.Now()) {
+		if _, err := s.finish(context.WithoutCancel(ctx), id, Executing, Failed, "gateway", "the session ended before the request could run"); err != nil {
+			log.Error("record refusal", "error", err)
+		}
+		return
+	}
 	t := s.cfg.Targets[r.Target]
 	var res *execute.Result
 	if t.Executor == nil {

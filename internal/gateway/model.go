@@ -174,6 +174,10 @@ type Store interface {
 	// fn changes the request and returns the events to append. An error
 	// from fn is returned as is and nothing is written. ErrNotFound for no
 	// such request. Watchers are told after the commit.
+	//
+	// Callbacks run on the store's writer, may run more than once (a
+	// failed batch is retried one write at a time) and must be quick and
+	// free of side effects beyond the request they are given.
 	UpdateRequest(ctx context.Context, id string, fn func(*Request) ([]audit.Event, error)) (*Request, error)
 
 	// Append appends events that change no state (errors).
@@ -185,8 +189,10 @@ type Store interface {
 	Head(ctx context.Context) (audit.Head, error)
 
 	// Watch calls fn with the id of every request that changes, in this
-	// process or another replica sharing the store, until ctx is done.
-	// It returns once watching has started.
+	// process or another replica sharing the store, until ctx is done;
+	// an empty id means anything may have changed (notifications were
+	// lost). fn must not block: it runs on the store's writer or listener.
+	// Watch returns once watching has started.
 	Watch(ctx context.Context, fn func(requestID string)) error
 	Close() error
 }

@@ -238,31 +238,44 @@ func (s *Service) Verify(ctx context.Context, p *Principal) (Verification, error
 	return VerifyStore(ctx, s.store)
 }
 
-// VerifyStore verifies a store's trail: every event in order, then the
-// head. The head is read first, so events appended meanwhile are not
-// mistaken for tampering.
+// VerifyStore verifies a store's trail: every event in order, then its
+// end against the recorded head. The head is read before and after the
+// events: events appended meanwhile are not mistaken for tampering, while
+// events written around the gateway (after the head, or with the head
+// moved back) are reported.
 func VerifyStore(ctx context.Context, st Store) (Verification, error) {
 	var out Verification
-	head, err := st.Head(ctx)
+	before, err := st.Head(ctx)
 	if err != nil {
 		return out, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	out.Head = head
 	v := audit.NewVerifier()
-	err = st.Events(ctx, audit.Filter{}, func(e *audit.Event) error {
-		if e.Seq > head.Seq && v.Count() == head.Seq {
-			return errStopVerify
-		}
-		return v.Check(e)
-	})
+	err = st.Events(ctx, audit.Filter{}, func(e *audit.Event) error { return v.Check(e) })
 	out.Events = v.Count()
-	if err != nil && !errors.Is(err, errStopVerify) {
+	if err != nil {
 		return out, err
 	}
-	if err := v.Finish(head); err != nil {
-		return out, err
+	after, err := st.Head(ctx)
+	if err != nil {
+		return out, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	out.Head = after
+	n := v.Count()
+	switch {
+	case before.Seq > n:
+		// Events the head had already counted are gone: truncation.
+		return out, v.Finish(before)
+	case after.Seq < n:
+		// Events past the head were not written by the gateway.
+		return out, v.Finish(after)
+	case after.Seq == n:
+		return out, v.Finish(after)
+	}
+	// Appends after the events were read: the events read end where the
+	// chain continues, so the last one read must be the head of then.
+	if before.Seq == n {
+		return out, v.Finish(before)
 	}
 	return out, nil
 }
 
-var errStopVerify = errors.New("stop")

@@ -166,8 +166,19 @@ func (s *Store) write(ctx context.Context, run func(b *batch) error) error {
 		return ctx.Err()
 	}
 	// Once queued, the outcome is waited for even if ctx ends: the caller
-	// must not believe a committed change did not happen.
-	return <-o.errc
+	// must not believe a committed change did not happen. If Close won the
+	// race and the writer is gone without taking the op, it never ran.
+	select {
+	case err := <-o.errc:
+		return err
+	case <-s.done:
+		select {
+		case err := <-o.errc:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
 }
 
 func (s *Store) writer() {
@@ -267,7 +278,7 @@ func (s *Store) commitBatch(ops []*op) (results []error, changed []string, err e
 	start := b.head
 	results = make([]error, len(ops))
 	for i, o := range ops {
-		err := o.run(b)
+		err := runOp(o, b)
 		var ce callerError
 		if errors.As(err, &ce) {
 			results[i] = ce.err
@@ -298,6 +309,18 @@ func (s *Store) commitBatch(ops []*op) (results []error, changed []string, err e
 	return results, b.changed, nil
 }
 
+// runOp runs an operation; a panic in it fails the batch (which is then
+// retried one operation at a time, so that only the panicking one fails)
+// instead of killing the writer every write depends on.
+func runOp(o *op, b *batch) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store operation panicked: %v", r)
+		}
+	}()
+	return o.run(b)
+}
+
 // batch is the state of one write transaction.
 type batch struct {
 	s          *Store
@@ -324,6 +347,9 @@ func (b *batch) append(evs []audit.Event) error {
 			seq++
 			b.sessionSeq[e.SessionID] = seq
 			e.SessionSeq = seq
+		}
+		if !audit.ValidData(e.Data) {
+			return fmt.Errorf("append audit event %s: data is not a JSON object", e.Type)
 		}
 		if e.Time.IsZero() {
 			e.Time = time.Now()
