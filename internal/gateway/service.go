@@ -278,4 +278,3 @@ func VerifyStore(ctx context.Context, st Store) (Verification, error) {
 	}
 	return out, nil
 }
-
