@@ -430,3 +430,24 @@ func TestTokensAreNeverStored(t *testing.T) {
 		t.Errorf("verify: %v", err)
 	}
 }
+
+// TestEndedSessionIsRefusedByEveryGateway: two gateways share a store;
+// A has the session's token cached; ending the session through B makes A
+// refuse it at once.
+func TestEndedSessionIsRefusedByEveryGateway(t *testing.T) {
+	e := newEnv(t, nil)
+	agent, token := e.agent(t, "work:read")
+	b := newEnv(t, func(_ *gateway.Config, _ gateway.Store) gateway.Store { return e.store })
+	ctx := context.Background()
+	for range 2 { // the second is served from A's cache
+		if _, err := e.gw.Authenticate(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.gw.EndSession(ctx, b.admin, agent.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.gw.Authenticate(ctx, token); !errors.Is(err, gateway.ErrUnauthorized) {
+		t.Errorf("A still accepts the ended session's token: %v", err)
+	}
+}

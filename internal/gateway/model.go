@@ -188,11 +188,12 @@ type Store interface {
 	// Head returns the end of the chain as recorded with the last append.
 	Head(ctx context.Context) (audit.Head, error)
 
-	// Watch calls fn with the id of every request that changes, in this
-	// process or another replica sharing the store, until ctx is done;
+	// Watch calls fn with the id of every session updated and every
+	// request created or updated, in this process or another replica
+	// sharing the store, until ctx is done;
 	// an empty id means anything may have changed (notifications were
 	// lost). fn must not block: it runs on the store's writer or listener.
 	// Watch returns once watching has started.
-	Watch(ctx context.Context, fn func(requestID string)) error
+	Watch(ctx context.Context, fn func(id string)) error
 	Close() error
 }

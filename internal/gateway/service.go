@@ -92,8 +92,9 @@ type Service struct {
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
-	hub     *hub
-	ctx     context.Context // the service's lifetime, for executions that outlive a call
+	hub      *hub
+	sessions *sessionCache
+	ctx      context.Context // the service's lifetime, for executions that outlive a call
 	cancel  context.CancelFunc
 	running sync.WaitGroup
 	wake    chan struct{} // tells the expiry sweeper a new pending request exists
@@ -112,14 +113,14 @@ func New(cfg Config, eng *engine.Engine, store Store, log *slog.Logger) *Service
 		cfg.ReviewExpiry = 15 * time.Minute
 	}
 	return &Service{cfg: cfg, engine: eng, store: store, log: log.With("component", "gateway"), Now: time.Now,
-		hub: newHub(), wake: make(chan struct{}, 1)}
+		hub: newHub(), sessions: newSessionCache(), wake: make(chan struct{}, 1)}
 }
 
 // Start begins watching the store, recovers requests interrupted by a
 // previous stop, and starts the expiry sweeper.
 func (s *Service) Start(ctx context.Context) error {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	if err := s.store.Watch(s.ctx, s.hub.notify); err != nil {
+	if err := s.store.Watch(s.ctx, s.changed); err != nil {
 		s.cancel()
 		return fmt.Errorf("watch store: %w", err)
 	}
@@ -130,6 +131,14 @@ func (s *Service) Start(ctx context.Context) error {
 	s.running.Add(1)
 	go s.sweep()
 	return nil
+}
+
+// changed is told of every session or request the store changed.
+func (s *Service) changed(id string) {
+	if id == "" || strings.HasPrefix(id, sessionIDPrefix) {
+		s.sessions.drop(id)
+	}
+	s.hub.notify(id)
 }
 
 // Stop ends the sweeper and waits for running executions.
@@ -179,12 +188,20 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	if !strings.HasPrefix(token, SessionTokenPrefix) {
 		return nil, ErrUnauthorized
 	}
-	sess, err := s.store.SessionByToken(ctx, h)
-	if errors.Is(err, ErrNotFound) {
-		return nil, ErrUnauthorized
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	sess := s.sessions.get(h)
+	if sess == nil {
+		gen := s.sessions.generation()
+		var err error
+		sess, err = s.store.SessionByToken(ctx, h)
+		if errors.Is(err, ErrNotFound) {
+			return nil, ErrUnauthorized
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		if sess.Active(s.Now()) {
+			s.sessions.put(sess, gen)
+		}
 	}
 	if !sess.Active(s.Now()) {
 		return nil, fmt.Errorf("%w (session %s has ended or expired)", ErrUnauthorized, sess.ID)

@@ -16,6 +16,10 @@ import (
 // recognizable (and secret scanners can find it).
 const SessionTokenPrefix = "ghs_"
 
+// sessionIDPrefix starts every session id (and no request id), so that a
+// change announced by the store can be told apart.
+const sessionIDPrefix = "ses_"
+
 // StartArgs are what an admin gives to start a session.
 type StartArgs struct {
 	Agent  string
@@ -72,7 +76,7 @@ func (s *Service) StartSession(ctx context.Context, p *Principal, a StartArgs) (
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	token := NewToken(SessionTokenPrefix)
-	sess := &Session{ID: newID("ses_"), Agent: a.Agent, Grants: grants, TokenHash: HashToken(token), CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	sess := &Session{ID: newID(sessionIDPrefix), Agent: a.Agent, Grants: grants, TokenHash: HashToken(token), CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	ev, err := audit.New(audit.SessionStarted, p.Actor(), map[string]any{
 		"agent": sess.Agent, "grants": grantStrings(grants), "expires_at": sess.ExpiresAt, "ttl": ttl.String()})
 	if err != nil {
@@ -125,6 +129,9 @@ func (s *Service) EndSession(ctx context.Context, p *Principal, id string) (*Ses
 	if err != nil {
 		return nil, fmt.Errorf("%w: end session: %w", ErrUnavailable, err)
 	}
+	// The store announces the end too; dropping it here as well means
+	// the token stops working before this call returns.
+	s.sessions.drop(id)
 	pending, err := s.store.Requests(ctx, RequestFilter{SessionID: id, State: PendingReview})
 	if err != nil {
 		return sess, fmt.Errorf("%w: list the session's requests: %w", ErrUnavailable, err)

@@ -34,10 +34,10 @@ type Options struct {
 	ForUpdate string
 	// Notify, when set, tells other replicas inside the transaction which
 	// requests changed (PostgreSQL NOTIFY, delivered at commit).
-	Notify func(ctx context.Context, tx *sql.Tx, requestIDs []string) error
+	Notify func(ctx context.Context, tx *sql.Tx, ids []string) error
 	// Watch, when set, receives every replica's notifications; otherwise
 	// changes are announced in this process after each commit.
-	Watch func(ctx context.Context, fn func(requestID string)) error
+	Watch func(ctx context.Context, fn func(id string)) error
 	// MaxBatch caps the operations committed in one transaction (default 256).
 	MaxBatch int
 	// Close closes what the backend opened besides the database.
@@ -239,15 +239,18 @@ func (s *Store) commit(ops []*op) {
 		}
 		return
 	}
+	// Watchers in this process hear of the change before the writers
+	// return: a session ended here is dropped from every cache before
+	// EndSession's caller goes on.
+	if err == nil {
+		s.announce(ids)
+	}
 	for i, o := range live {
 		if err != nil {
 			o.errc <- err
 		} else {
 			o.errc <- results[i]
 		}
-	}
-	if err == nil {
-		s.announce(ids)
 	}
 }
 
@@ -257,8 +260,8 @@ func (s *Store) commit1(o *op) {
 		o.errc <- err
 		return
 	}
-	o.errc <- results[0]
 	s.announce(ids)
+	o.errc <- results[0]
 }
 
 func (s *Store) commitBatch(ops []*op) (results []error, changed []string, err error) {
@@ -403,10 +406,11 @@ func (b *batch) queryRow(query string, args ...any) interface{ Scan(...any) erro
 	return st.QueryRowContext(b.ctx, args...)
 }
 
-func (b *batch) changedRequest(id string) { b.changed = append(b.changed, id) }
+// changedID records that the session or request id changed, for Watch.
+func (b *batch) changedID(id string) { b.changed = append(b.changed, id) }
 
 // Watch implements [gateway.Store].
-func (s *Store) Watch(ctx context.Context, fn func(requestID string)) error {
+func (s *Store) Watch(ctx context.Context, fn func(id string)) error {
 	if s.opts.Watch != nil {
 		return s.opts.Watch(ctx, fn)
 	}
@@ -512,6 +516,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*gateway.S
 		if err := b.append(evs); err != nil {
 			return err
 		}
+		b.changedID(id)
 		out = sess
 		return nil
 	})
@@ -534,7 +539,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *gateway.Request, evs []aud
 		for i := range evs {
 			evs[i].SessionID, evs[i].RequestID = r.SessionID, r.ID
 		}
-		b.changedRequest(r.ID)
+		b.changedID(r.ID)
 		return b.append(evs)
 	})
 }
@@ -626,7 +631,7 @@ func (s *Store) UpdateRequest(ctx context.Context, id string, fn func(*gateway.R
 		if err := b.append(evs); err != nil {
 			return err
 		}
-		b.changedRequest(id)
+		b.changedID(id)
 		out = r
 		return nil
 	})
