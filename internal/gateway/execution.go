@@ -119,7 +119,16 @@ func (s *Service) startRun(id string) {
 	s.running.Add(1)
 	go func() {
 		defer s.running.Done()
-		s.run(s.ctx, id)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			select {
+			case <-s.stopped:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		s.run(ctx, id)
 	}()
 }
 

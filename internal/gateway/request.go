@@ -430,18 +430,18 @@ func (s *Service) Wait(ctx context.Context, p *Principal, id string, timeout tim
 
 // sweep expires pending reviews at their deadline, so that a request
 // nobody waits on still ends expired on time.
-func (s *Service) sweep() {
+func (s *Service) sweep(ctx context.Context) {
 	defer s.running.Done()
 	for {
 		next := time.Minute
-		rs, err := s.store.Requests(s.ctx, RequestFilter{State: PendingReview})
-		if err != nil && s.ctx.Err() == nil {
+		rs, err := s.store.Requests(ctx, RequestFilter{State: PendingReview})
+		if err != nil && ctx.Err() == nil {
 			s.log.Warn("list pending requests", "error", err)
 		}
 		now := s.Now()
 		for _, r := range rs {
 			if !now.Before(r.ExpiresAt) {
-				if _, err := s.finish(s.ctx, r.ID, PendingReview, Expired, "gateway", ""); err != nil && !errors.Is(err, ErrConflict) && s.ctx.Err() == nil {
+				if _, err := s.finish(ctx, r.ID, PendingReview, Expired, "gateway", ""); err != nil && !errors.Is(err, ErrConflict) && ctx.Err() == nil {
 					s.log.Warn("expire request", "request", r.ID, "error", err)
 				}
 				continue
@@ -450,7 +450,7 @@ func (s *Service) sweep() {
 		}
 		t := time.NewTimer(next)
 		select {
-		case <-s.ctx.Done():
+		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-s.wake:

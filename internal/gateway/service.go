@@ -94,10 +94,10 @@ type Service struct {
 
 	hub      *hub
 	sessions *sessionCache
-	ctx      context.Context // the service's lifetime, for executions that outlive a call
-	cancel  context.CancelFunc
-	running sync.WaitGroup
-	wake    chan struct{} // tells the expiry sweeper a new pending request exists
+	stop     context.CancelFunc // ends what Start started and the executions
+	stopped  <-chan struct{}    // closed by stop
+	running  sync.WaitGroup
+	wake     chan struct{} // tells the expiry sweeper a new pending request exists
 }
 
 // New returns a service. Start must be called before it is used.
@@ -119,17 +119,20 @@ func New(cfg Config, eng *engine.Engine, store Store, log *slog.Logger) *Service
 // Start begins watching the store, recovers requests interrupted by a
 // previous stop, and starts the expiry sweeper.
 func (s *Service) Start(ctx context.Context) error {
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	if err := s.store.Watch(s.ctx, s.changed); err != nil {
-		s.cancel()
+	// What Start begins outlives the call that started it: its context
+	// is the service's own, ended by Stop.
+	life, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop, s.stopped = stop, life.Done()
+	if err := s.store.Watch(life, s.changed); err != nil {
+		stop()
 		return fmt.Errorf("watch store: %w", err)
 	}
 	if err := s.recover(ctx); err != nil {
-		s.cancel()
+		stop()
 		return err
 	}
 	s.running.Add(1)
-	go s.sweep()
+	go s.sweep(life)
 	return nil
 }
 
@@ -143,8 +146,8 @@ func (s *Service) changed(id string) {
 
 // Stop ends the sweeper and waits for running executions.
 func (s *Service) Stop() {
-	if s.cancel != nil {
-		s.cancel()
+	if s.stop != nil {
+		s.stop()
 	}
 	s.running.Wait()
 }
