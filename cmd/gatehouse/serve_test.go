@@ -226,3 +226,38 @@ func eventTypes(evs []map[string]any) string {
 	}
 	return strings.Join(s, " ")
 }
+
+// TestQuickStart follows the README: serve on the embedded defaults (no
+// config: one shell target "local" in the current directory, SQLite under
+// ./gatehouse-data, an admin token generated into it), start a session,
+// run an allowed command and a denied one.
+func TestQuickStart(t *testing.T) {
+	s := startServer(t, "", map[string]string{"GATEHOUSE_ADMIN_TOKEN": ""})
+	if !strings.Contains(s.log.String(), "generated the admin token into") {
+		t.Fatalf("no admin token generated:\n%s", s.log)
+	}
+	tok, err := os.ReadFile(filepath.Join(s.dir, "gatehouse-data", "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(s.dir, "gatehouse-data", "admin.token")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("admin.token mode: %v %v", fi, err)
+	}
+	s.admin = strings.TrimSpace(string(tok))
+	_, agent := s.session(t, "me", "local:write")
+	if err := os.WriteFile(filepath.Join(s.dir, "notes.txt"), []byte("hello\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.run(t, agent, "exec", "--target", "local", "--", "cat", "notes.txt"); r.code != 0 || r.stdout != "hello\n" {
+		t.Errorf("exec cat: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := s.run(t, agent, "exec", "--target", "local", "--", "rm -rf /"); r.code != exitDeny || !strings.HasPrefix(r.stderr, "denied: ") {
+		t.Errorf("exec rm -rf /: %d %q", r.code, r.stderr)
+	}
+	if r := s.run(t, agent, "exec", "--target", "local", "--", "ls /nonexistent-dir"); r.code != 2 || !strings.Contains(r.stdout, "No such file") {
+		t.Errorf("a failing command's exit code: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := s.run(t, agent, "review", "list"); r.code == 0 || !strings.Contains(r.stderr, "forbidden") {
+		t.Errorf("an agent's review list: %d %q", r.code, r.stderr)
+	}
+}

@@ -102,7 +102,7 @@ func Default(workdir string) *Config {
 	return &Config{
 		Listen:      "127.0.0.1:8700",
 		ProxyListen: "127.0.0.1:8701",
-		DataDir:     "./gatehouse-data",
+		DataDir:     filepath.Join(workdir, "gatehouse-data"),
 		Targets: map[string]*Target{DefaultTargetName: {
 			Name: DefaultTargetName, Kind: "shell", Class: "non-critical", Workdir: workdir, Timeout: 5 * time.Minute,
 		}},
