@@ -261,3 +261,32 @@ func TestQuickStart(t *testing.T) {
 		t.Errorf("an agent's review list: %d %q", r.code, r.stderr)
 	}
 }
+
+// TestAuditOutputIsInert: a command with a newline, ANSI escapes and a
+// bidirectional override is kept verbatim in the JSON trail, and the text
+// of "audit query" and "review show" shows it escaped, one event per line.
+func TestAuditOutputIsInert(t *testing.T) {
+	s := startServer(t, "version: 1\ndata_dir: DIR/data\ntargets:\n  work: {kind: shell, class: non-critical, workdir: DIR}\nreviewers:\n  alice: { token_env: ALICE_TOKEN }\n",
+		map[string]string{"ALICE_TOKEN": aliceToken})
+	_, agent := s.session(t, "claude", "work:write")
+	evil := "rm -rf build \x1b[2J\x1b[1;1H\n     7 fake event\u202e"
+	errBuf, done := s.agentExec(t, agent, "--target", "work", "--timeout", "30s", "--", evil)
+	item := s.awaitPending(t, aliceToken, evil, errBuf)
+	show := s.run(t, aliceToken, "review", "show", item.ID)
+	if show.code != 0 || strings.ContainsAny(show.stdout, "\x1b\u202e") || !strings.Contains(show.stdout, `\u001b[2J`) {
+		t.Errorf("review show: %d %q", show.code, show.stdout)
+	}
+	s.run(t, aliceToken, "review", "deny", item.ID, "--reason", "no \x1b[31mred\x1b[0m")
+	<-done
+	text := s.run(t, "", "audit", "query", "--request", item.ID)
+	if strings.ContainsAny(text.stdout, "\x1b\u202e") {
+		t.Errorf("audit query printed raw control characters: %q", text.stdout)
+	}
+	if n := strings.Count(text.stdout, "\n"); n != 4 {
+		t.Errorf("audit query printed %d lines for 4 events:\n%s", n, text.stdout)
+	}
+	evs := s.auditEvents(t, "--request", item.ID)
+	if len(evs) == 0 || evs[0]["data"].(map[string]any)["command"] != evil {
+		t.Errorf("the trail does not hold the command verbatim: %v", evs)
+	}
+}
