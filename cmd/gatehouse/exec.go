@@ -11,6 +11,12 @@ import (
 	"github.com/gatehouse/gatehouse/client"
 )
 
+// Exit codes of exec, chosen apart from the codes commands commonly use.
+const (
+	exitExecDenied  = 126
+	exitExecTimeout = 124
+)
+
 // ExecCommand submits a command to the gateway as the session's agent and
 // prints the outcome.
 type ExecCommand struct {
@@ -24,9 +30,11 @@ Submits COMMAND with the session token ($GATEHOUSE_TOKEN) to the gateway
 review), and prints what the gateway ran: its output on stdout.
 
 Exit status: 0 when it executed and succeeded; the command's own exit code
-(or 1) when it ran and failed; 4 when it was denied or expired, with
-"denied" and the reason on stderr; 3 when --timeout passed while it still
-waited for review; 2 for a usage error.
+(or 1) when it ran and failed; 126 when it was denied or expired, with
+"denied" and the reason on stderr (126 is the shell's "cannot execute");
+124 when --timeout passed first (as timeout(1) does); 1 when the gateway
+could not be reached or refused the request, 2 for a usage error, each
+with a "gatehouse:" message on stderr.
 
 Flags:
 `
@@ -71,12 +79,12 @@ func (c *ExecCommand) Run(ctx context.Context, args []string) error {
 		r, err = cl.Wait(ctx, r.ID, 0)
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil && r != nil {
 			fmt.Fprintf(c.m.Stderr, "gatehouse: still %s after %s: request %s\n", r.State, *timeout, r.ID)
-			return exitError{code: exitReview}
+			return exitError{code: exitExecTimeout}
 		}
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) {
 				fmt.Fprintf(c.m.Stderr, "gatehouse: no outcome within %s\n", *timeout)
-				return exitError{code: exitReview}
+				return exitError{code: exitExecTimeout}
 			}
 			return apiError(err)
 		}
@@ -99,7 +107,7 @@ func (c *ExecCommand) Run(ctx context.Context, args []string) error {
 		return nil
 	case "denied", "expired":
 		fmt.Fprintf(c.m.Stderr, "denied: %s\n", r.Reason)
-		return exitError{code: exitDeny}
+		return exitError{code: exitExecDenied}
 	case "failed":
 		fmt.Fprintf(c.m.Stderr, "gatehouse: failed: %s\n", r.Reason)
 		if r.Result != nil && r.Result.ExitCode != nil && *r.Result.ExitCode > 0 && *r.Result.ExitCode < 256 {

@@ -90,8 +90,8 @@ func TestSeedScenario(t *testing.T) {
 		t.Fatalf("review deny: %d %s", r.code, r.stderr)
 	}
 	res := <-done
-	if res.code != exitDeny || !strings.Contains(res.stderr, "denied") || !strings.Contains(res.stderr, why) {
-		t.Errorf("agent: exit %d, stderr %q; want %d with the reason", res.code, res.stderr, exitDeny)
+	if res.code != exitExecDenied || !strings.Contains(res.stderr, "denied") || !strings.Contains(res.stderr, why) {
+		t.Errorf("agent: exit %d, stderr %q; want %d with the reason", res.code, res.stderr, exitExecDenied)
 	}
 	if n := count("true"); n != seedMatches+seedOthers {
 		t.Errorf("%d rows left after the denial, want %d", n, seedMatches+seedOthers)

@@ -251,7 +251,7 @@ func TestQuickStart(t *testing.T) {
 	if r := s.run(t, agent, "exec", "--target", "local", "--", "cat", "notes.txt"); r.code != 0 || r.stdout != "hello\n" {
 		t.Errorf("exec cat: %d %q %q", r.code, r.stdout, r.stderr)
 	}
-	if r := s.run(t, agent, "exec", "--target", "local", "--", "rm -rf /"); r.code != exitDeny || !strings.HasPrefix(r.stderr, "denied: ") {
+	if r := s.run(t, agent, "exec", "--target", "local", "--", "rm -rf /"); r.code != exitExecDenied || !strings.HasPrefix(r.stderr, "denied: ") {
 		t.Errorf("exec rm -rf /: %d %q", r.code, r.stderr)
 	}
 	if r := s.run(t, agent, "exec", "--target", "local", "--", "ls /nonexistent-dir"); r.code != 2 || !strings.Contains(r.stdout, "No such file") {
