@@ -141,7 +141,7 @@ func (s *Service) run(ctx context.Context, id string) {
 		if r.State != Approved || r.Mode != Execute {
 			return nil, fmt.Errorf("%w: request %s is %s", ErrConflict, r.ID, r.State)
 		}
-		why := s.claimable(ctx, r, now)
+		why := claimable(r, now)
 		r.UpdatedAt = now
 		if why != "" {
 			r.State, r.Reason = Failed, why
@@ -165,9 +165,9 @@ func (s *Service) run(ctx context.Context, id string) {
 		log.Warn("request not run", "reason", r.Reason)
 		return
 	}
-	// The claim's callback read the session outside its transaction; read
-	// it again now that the claim is committed, so that an end committed
-	// just before it is seen.
+	// The session is read once the claim is committed, so that an end
+	// committed before the claim is seen (and one after it finds the
+	// request executing, as it is).
 	if sess, err := s.store.SessionByID(ctx, r.SessionID); err != nil || !sess.Active(s.Now()) {
 		if _, err := s.finish(context.WithoutCancel(ctx), id, Executing, Failed, "gateway", "the session ended before the request could run"); err != nil {
 			log.Error("record refusal", "error", err)
@@ -230,8 +230,10 @@ func (s *Service) run(ctx context.Context, id string) {
 	log.Info("request ran", "state", string(r.State), "duration_ms", res.DurationMS)
 }
 
-// claimable says why an approved request must not run now, or "".
-func (s *Service) claimable(ctx context.Context, r *Request, now time.Time) string {
+// claimable says why an approved request must not run now, or "". It
+// runs inside the claim's transaction and reads nothing else: the
+// session is checked once the claim is committed.
+func claimable(r *Request, now time.Time) string {
 	for _, v := range r.Votes {
 		if v.Approve && v.CommandHash != r.CommandHash {
 			return "an approval was for another command than the one stored; refusing to run"
@@ -239,13 +241,6 @@ func (s *Service) claimable(ctx context.Context, r *Request, now time.Time) stri
 	}
 	if CommandHash(r.Kind, r.Target, r.Command) != r.CommandHash {
 		return "the stored command does not match its hash; refusing to run"
-	}
-	sess, err := s.store.SessionByID(ctx, r.SessionID)
-	if err != nil {
-		return "the request's session cannot be read"
-	}
-	if !sess.Active(now) {
-		return "the session ended before the request could run"
 	}
 	if now.After(r.ExpiresAt) {
 		return "the approval was not used before the request expired (the gateway was down?); submit it again"

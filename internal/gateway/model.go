@@ -163,7 +163,9 @@ type Store interface {
 	UpdateSession(ctx context.Context, id string, fn func(*Session) ([]audit.Event, error)) (*Session, error)
 
 	// CreateRequest stores a new request and appends evs (events of its
-	// session are numbered by the store).
+	// session are numbered by the store). ErrConflict when the request's
+	// session does not exist, has ended or had expired at r.CreatedAt,
+	// checked in the same transaction.
 	CreateRequest(ctx context.Context, r *Request, evs []audit.Event) error
 	// Request returns ErrNotFound for no such request.
 	Request(ctx context.Context, id string) (*Request, error)

@@ -120,6 +120,10 @@ func (s *Service) Submit(ctx context.Context, p *Principal, a SubmitArgs) (*Requ
 	submitted.Time, decided.Time = now, now
 	// Audit before act: nothing runs unless this commit succeeded.
 	if err := s.store.CreateRequest(ctx, r, []audit.Event{submitted, decided}); err != nil {
+		if errors.Is(err, ErrConflict) {
+			s.sessions.drop(sess.ID)
+			return nil, fmt.Errorf("%w (%w)", ErrUnauthorized, err)
+		}
 		return nil, fmt.Errorf("%w: record request: %w", ErrUnavailable, err)
 	}
 	s.log.Info("request decided", "request", r.ID, "session", r.SessionID, "agent", r.Agent, "target", r.Target, "kind", r.Kind,

@@ -264,8 +264,13 @@ func (s *Store) commit1(o *op) {
 	o.errc <- results[0]
 }
 
+// BatchTimeout bounds one write transaction: a database that hangs makes
+// writes fail (and requests answer "unavailable") instead of hanging them.
+const BatchTimeout = 30 * time.Second
+
 func (s *Store) commitBatch(ops []*op) (results []error, changed []string, err error) {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), BatchTimeout)
+	defer cancel()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("begin: %w", err)
@@ -530,6 +535,19 @@ func (s *Store) CreateRequest(ctx context.Context, r *gateway.Request, evs []aud
 		return fmt.Errorf("encode request: %w", err)
 	}
 	return s.write(ctx, func(b *batch) error {
+		// The session is checked in the transaction: a replica whose
+		// cache has not yet heard of the session's end cannot record a
+		// request for it.
+		sess, err := scanSession(b.queryRow(`SELECT body, token_hash, seq FROM sessions WHERE id = $1`+s.opts.ForUpdate, r.SessionID))
+		if errors.Is(err, gateway.ErrNotFound) {
+			return callerError{fmt.Errorf("%w: no session %s", gateway.ErrConflict, r.SessionID)}
+		}
+		if err != nil {
+			return err
+		}
+		if !sess.Active(r.CreatedAt) {
+			return callerError{fmt.Errorf("%w: session %s has ended or expired", gateway.ErrConflict, r.SessionID)}
+		}
 		if _, err := b.exec(`INSERT INTO requests (id, session_id, state, created_at, body) VALUES ($1, $2, $3, $4, $5)`,
 			r.ID, r.SessionID, string(r.State), r.CreatedAt.UTC().Format(audit.TimeFormat), string(body)); err != nil {
 			return fmt.Errorf("insert request: %w", err)

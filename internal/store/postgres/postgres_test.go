@@ -81,11 +81,11 @@ func TestReplicas(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	sess := &gateway.Session{ID: "s", Agent: "a", TokenHash: "t"}
+	sess := &gateway.Session{ID: "s", Agent: "a", TokenHash: "t", ExpiresAt: time.Now().Add(time.Hour)}
 	if err := a.CreateSession(ctx, sess, mustEvent(t, audit.SessionStarted, map[string]any{})); err != nil {
 		t.Fatal(err)
 	}
-	r := &gateway.Request{ID: "r", SessionID: "s", State: gateway.PendingReview, Votes: []gateway.Vote{}}
+	r := &gateway.Request{ID: "r", SessionID: "s", State: gateway.PendingReview, Votes: []gateway.Vote{}, CreatedAt: time.Now()}
 	if err := a.CreateRequest(ctx, r, []audit.Event{mustEvent(t, audit.RequestSubmitted, map[string]any{})}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/gateway"
@@ -44,7 +45,7 @@ func mustEvent(t testing.TB, typ audit.Type, actor string) audit.Event {
 func TestFileModes(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	s := mustOpen(t, dir)
-	sess := &gateway.Session{ID: "s1", Agent: "a", TokenHash: "t1"}
+	sess := &gateway.Session{ID: "s1", Agent: "a", TokenHash: "t1", ExpiresAt: time.Now().Add(time.Hour)}
 	if err := s.CreateSession(t.Context(), sess, mustEvent(t, audit.SessionStarted, "admin")); err != nil {
 		t.Fatal(err)
 	}
@@ -90,10 +91,10 @@ func TestReopen(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	s := mustOpen(t, dir)
-	if err := s.CreateSession(ctx, &gateway.Session{ID: "s1", Agent: "a", TokenHash: "t1"}, mustEvent(t, audit.SessionStarted, "admin")); err != nil {
+	if err := s.CreateSession(ctx, &gateway.Session{ID: "s1", Agent: "a", TokenHash: "t1", ExpiresAt: time.Now().Add(time.Hour)}, mustEvent(t, audit.SessionStarted, "admin")); err != nil {
 		t.Fatal(err)
 	}
-	r := &gateway.Request{ID: "r1", SessionID: "s1", State: gateway.PendingReview}
+	r := &gateway.Request{ID: "r1", SessionID: "s1", State: gateway.PendingReview, CreatedAt: time.Now()}
 	if err := s.CreateRequest(ctx, r, []audit.Event{mustEvent(t, audit.RequestSubmitted, "agent:a"), mustEvent(t, audit.RequestDecided, "gateway")}); err != nil {
 		t.Fatal(err)
 	}

@@ -27,12 +27,12 @@ func seed(t *testing.T) (string, audit.Head) {
 	dir := t.TempDir()
 	s := mustOpen(t, dir)
 	for _, id := range []string{"s1", "s2"} {
-		if err := s.CreateSession(ctx, &gateway.Session{ID: id, Agent: id, TokenHash: "t-" + id}, mustEvent(t, audit.SessionStarted, "admin")); err != nil {
+		if err := s.CreateSession(ctx, &gateway.Session{ID: id, Agent: id, TokenHash: "t-" + id, ExpiresAt: time.Now().Add(time.Hour)}, mustEvent(t, audit.SessionStarted, "admin")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i := range 6 {
-		r := &gateway.Request{ID: fmt.Sprintf("r%d", i), SessionID: []string{"s1", "s2"}[i%2], State: gateway.PendingReview}
+		r := &gateway.Request{ID: fmt.Sprintf("r%d", i), SessionID: []string{"s1", "s2"}[i%2], State: gateway.PendingReview, CreatedAt: time.Now()}
 		if err := s.CreateRequest(ctx, r, []audit.Event{mustEvent(t, audit.RequestSubmitted, "agent:"+r.SessionID),
 			mustEvent(t, audit.RequestDecided, "gateway")}); err != nil {
 			t.Fatal(err)

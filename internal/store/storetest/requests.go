@@ -135,6 +135,32 @@ func testRequests(t *testing.T, st gateway.Store) {
 		checkUnchanged(t, st, h)
 	})
 
+	t.Run("SessionNotActive", func(t *testing.T) {
+		ended := mustCreateSession(t, st, "s-ended")
+		if _, err := st.UpdateSession(ctx, ended.ID, func(s *gateway.Session) ([]audit.Event, error) {
+			at := base
+			s.EndedAt = &at
+			return []audit.Event{event(audit.SessionEnded, "admin", nil)}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		h := mustHead(t, st)
+		for _, r := range []*gateway.Request{
+			newRequest("r-ended", ended.ID, gateway.Approved, base.Add(time.Minute)),           // the session ended
+			newRequest("r-expired", "s1", gateway.Approved, base.Add(2*time.Hour)),             // after s1's expiry
+			newRequest("r-orphan", "no-such-session", gateway.Approved, base.Add(time.Minute)), // no session
+		} {
+			err := st.CreateRequest(ctx, r, []audit.Event{event(audit.RequestSubmitted, "agent:x", nil)})
+			if !errors.Is(err, gateway.ErrConflict) {
+				t.Errorf("CreateRequest %s = %v, want ErrConflict", r.ID, err)
+			}
+			if _, err := st.Request(ctx, r.ID); !errors.Is(err, gateway.ErrNotFound) {
+				t.Errorf("%s was stored: %v", r.ID, err)
+			}
+		}
+		checkUnchanged(t, st, h)
+	})
+
 	t.Run("Duplicate", func(t *testing.T) {
 		h := mustHead(t, st)
 		before := mustJSON(t, mustRequest(t, st, "r-upd"))
