@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatehouse/gatehouse/client"
 	"github.com/gatehouse/gatehouse/internal/pgtest"
 )
 
@@ -147,6 +148,17 @@ func TestSeedScenario(t *testing.T) {
 	}
 	if n := count("last_login < '2025-01-01'"); n != 1500 {
 		t.Errorf("%d matching rows after the rollback, want 1500", n)
+	}
+	// Writes without a plannable row count are unknown, never 0.
+	agentClient := client.New(s.addr, agent)
+	for _, sql := range []string{"TRUNCATE inactive_test_users", "DO $$ BEGIN DELETE FROM inactive_users; END $$"} {
+		r, err := agentClient.Submit(context.Background(), client.Submit{Target: "app-db", Command: sql, Mode: "authorize"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.EstimatedRows != nil || r.Decision == "allow" {
+			t.Errorf("%s: estimated_rows %s, decision %s; want unknown and not allowed", sql, rows(r.EstimatedRows), r.Decision)
+		}
 	}
 	if r := s.run(t, "", "audit", "verify"); r.code != 0 || !strings.Contains(r.stdout, "intact") {
 		t.Errorf("audit verify: %d %s %s", r.code, r.stdout, r.stderr)

@@ -95,8 +95,12 @@ func TestEstimate(t *testing.T) {
 		{"planned above the threshold", staleUsers, 1000, matching, 0.10, false},
 		{"update", `UPDATE t SET note = 'x' WHERE last_login >= '2025-01-01'`, 100000, notMatched, 0, true},
 		{"statements summed", staleUsers + `; UPDATE t SET note = 'x' WHERE id > 12900`, 100000, matching + 100, 0, true},
-		// A target row joined to two rows of the USING list is deleted once.
-		{"using list counted once per target row", `DELETE FROM t USING gone g WHERE t.id = g.id`, 100000, 50, 0, true},
+		// Counting reads only the target table: a USING list or a
+		// subquery would let the count answer questions about other
+		// tables before review, so those are planned, not counted.
+		{"using list planned", `DELETE FROM t USING gone g WHERE t.id = g.id`, 100000, 100, 1.0, false},
+		{"subquery planned", `DELETE FROM t WHERE (SELECT count(*) FROM gone) > 0`, 100000, matching + notMatched, 0.10, false},
+		{"secret oracle planned", `DELETE FROM t WHERE (SELECT substr(rolpassword, 1, 5) FROM pg_authid LIMIT 1) = 'SCRAM'`, 100000, matching + notMatched, 0.10, false},
 		{"alias and ONLY", `DELETE FROM ONLY t AS u WHERE u.id <= 10`, 100000, 10, 0, true},
 		{"pure function counted", `DELETE FROM t WHERE last_login < date_trunc('year', date '2025-06-01')`, 100000, matching, 0, true},
 		{"insert select planned", `INSERT INTO t SELECT id + 100000, last_login FROM t WHERE id <= 1000`, 100000, 1000, 0.10, false},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/analysis"
@@ -94,8 +95,16 @@ type PostgresExecutor struct {
 func (e *PostgresExecutor) Estimate(ctx context.Context, command string, d *engine.Decision) Estimate {
 	writes := false
 	for i := range d.Commands {
-		if d.Commands[i].Effects != analysis.Effects(analysis.Read) {
-			writes = true
+		u := &d.Commands[i].Unit
+		if u.Effects == analysis.Effects(analysis.Read) {
+			continue
+		}
+		writes = true
+		// Only DML statements (also inside a WITH) have a row count to
+		// plan; a TRUNCATE, a DO block or a function's writes do not,
+		// and their rows are unknown, never 0.
+		if !countable[u.Statement] || u.Effects.Any(analysis.Effects(analysis.Opaque, analysis.Unknown)) {
+			return Estimate{Attempted: true, Note: "the rows a " + strings.ToUpper(strings.ReplaceAll(u.Statement, "_", " ")) + " statement changes cannot be estimated"}
 		}
 	}
 	if !writes {
@@ -104,6 +113,9 @@ func (e *PostgresExecutor) Estimate(ctx context.Context, command string, d *engi
 	est := e.DB.Estimate(ctx, command, e.ExactBelow)
 	return Estimate{Attempted: true, Rows: est.Rows, Exact: est.Exact, Note: est.Error}
 }
+
+// countable are the statements whose rows the estimator can plan.
+var countable = map[string]bool{"delete": true, "update": true, "insert": true, "merge": true, "select": true}
 
 // Run runs the SQL in a transaction, rolled back if it affects more rows
 // than the approved estimate allows.
