@@ -200,7 +200,7 @@ func TestManyAgentsAtOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("5,000 requests")
 	}
-	s := startServer(t, "version: 1\ndata_dir: DIR/data\ntargets:\n  work: {kind: shell, class: non-critical, workdir: DIR}\n", nil)
+	s := startServer(t, "version: 1\ndata_dir: DIR/data\ntargets:\n  work: {kind: shell, class: non-critical, workdir: DIR/work}\n", nil)
 	ctx := context.Background()
 	const agents, each = 50, 100
 	var wg sync.WaitGroup

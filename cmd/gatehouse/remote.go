@@ -20,7 +20,7 @@ func (m *Main) newClient(admin bool) (*client.Client, error) {
 	if token == "" {
 		hint := "export GATEHOUSE_TOKEN=<your session or reviewer token>"
 		if admin {
-			hint = "export GATEHOUSE_ADMIN_TOKEN=$(cat gatehouse-data/admin.token)"
+			hint = "export GATEHOUSE_ADMIN_TOKEN=$(cat DATA_DIR/admin.token)   # serve says where on first start"
 		}
 		return nil, usageError{msg: "no token: set $GATEHOUSE_TOKEN", hint: hint}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/engine"
 	"github.com/gatehouse/gatehouse/internal/execute"
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
@@ -129,7 +130,7 @@ func (m *Main) buildGateway(ctx context.Context, cfg *config.Config, log *slog.L
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	eng, err := newEngine(cfg, pol)
+	eng, err := newEngine(cfg, pol, engine.Protect(cfg.GatewayFiles()...), engine.Protect(fmt.Sprintf("/proc/%d", os.Getpid())))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -61,7 +61,12 @@ var listeningLine = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 func startServer(t *testing.T, config string, env map[string]string) *server {
 	t.Helper()
 	dir := t.TempDir()
-	s := &server{dir: dir, env: map[string]string{"GATEHOUSE_ADMIN_TOKEN": "admin-token-for-tests-0123456789"}}
+	// DIR/work is there for shell targets: the workdir must not hold the
+	// config or the data.
+	if err := os.Mkdir(filepath.Join(dir, "work"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{dir: dir, env: map[string]string{"GATEHOUSE_ADMIN_TOKEN": "admin-token-for-tests-0123456789", "XDG_STATE_HOME": t.TempDir()}}
 	for k, v := range env {
 		s.env[k] = v
 	}
@@ -236,14 +241,26 @@ func TestQuickStart(t *testing.T) {
 	if !strings.Contains(s.log.String(), "generated the admin token into") {
 		t.Fatalf("no admin token generated:\n%s", s.log)
 	}
-	tok, err := os.ReadFile(filepath.Join(s.dir, "gatehouse-data", "admin.token"))
+	m := regexp.MustCompile(`generated the admin token into (\S+) `).FindStringSubmatch(s.log.String())
+	if m == nil || !strings.HasPrefix(m[1], filepath.Join(s.env["XDG_STATE_HOME"], "gatehouse")+"/") {
+		t.Fatalf("the admin token is not under $XDG_STATE_HOME/gatehouse:\n%s", s.log)
+	}
+	tok, err := os.ReadFile(m[1])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi, err := os.Stat(filepath.Join(s.dir, "gatehouse-data", "admin.token")); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(m[1]); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("admin.token mode: %v %v", fi, err)
 	}
 	s.admin = strings.TrimSpace(string(tok))
+	// The agent cannot read it, by any spelling.
+	_, agentTok := s.session(t, "snoop", "local:read")
+	for _, cmd := range []string{"cat " + m[1], "cat " + filepath.Dir(m[1]) + "/*.token", "grep -r gha_ " + s.env["XDG_STATE_HOME"],
+		"tar cf - " + s.env["XDG_STATE_HOME"], "cat /proc/" + fmt.Sprint(os.Getpid()) + "/environ"} {
+		if r := s.run(t, agentTok, "exec", "--target", "local", "--", cmd); r.code != exitExecDenied || !strings.Contains(r.stderr, "gateway's own files") {
+			t.Errorf("%s: exit %d, stderr %q", cmd, r.code, r.stderr)
+		}
+	}
 	_, agent := s.session(t, "me", "local:write")
 	if err := os.WriteFile(filepath.Join(s.dir, "notes.txt"), []byte("hello\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -266,7 +283,7 @@ func TestQuickStart(t *testing.T) {
 // bidirectional override is kept verbatim in the JSON trail, and the text
 // of "audit query" and "review show" shows it escaped, one event per line.
 func TestAuditOutputIsInert(t *testing.T) {
-	s := startServer(t, "version: 1\ndata_dir: DIR/data\ntargets:\n  work: {kind: shell, class: non-critical, workdir: DIR}\nreviewers:\n  alice: { token_env: ALICE_TOKEN }\n",
+	s := startServer(t, "version: 1\ndata_dir: DIR/data\ntargets:\n  work: {kind: shell, class: non-critical, workdir: DIR/work}\nreviewers:\n  alice: { token_env: ALICE_TOKEN }\n",
 		map[string]string{"ALICE_TOKEN": aliceToken})
 	_, agent := s.session(t, "claude", "work:write")
 	evil := "rm -rf build \x1b[2J\x1b[1;1H\n     7 fake event\u202e"

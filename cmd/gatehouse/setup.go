@@ -1,8 +1,11 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/engine"
@@ -19,9 +22,29 @@ func (m *Main) loadConfig(path string) (*config.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("working directory: %w", err)
 		}
-		return config.Default(wd), nil
+		c := config.Default(wd)
+		// The defaults' shell target works in the current directory, so
+		// the gateway's data (its tokens) must live elsewhere.
+		c.DataDir = m.stateDir(wd)
+		return c, c.CheckLayout()
 	}
 	return config.Load(path)
+}
+
+// stateDir is where the defaults keep the gateway's data: under
+// $XDG_STATE_HOME (or ~/.local/state), one directory per working
+// directory served.
+func (m *Main) stateDir(wd string) string {
+	base := m.Getenv("XDG_STATE_HOME")
+	if base == "" {
+		home := m.Getenv("HOME")
+		if home == "" {
+			home = "/var/lib"
+		}
+		base = filepath.Join(home, ".local", "state")
+	}
+	sum := sha256.Sum256([]byte(wd))
+	return filepath.Join(base, "gatehouse", filepath.Base(wd)+"-"+hex.EncodeToString(sum[:4]))
 }
 
 // loadPolicy reads a policy file, or returns the built-in policy.
@@ -41,7 +64,7 @@ func loadPolicy(path string) (*policy.Policy, error) {
 }
 
 // newEngine builds the decision engine for a configuration.
-func newEngine(cfg *config.Config, p *policy.Policy) (*engine.Engine, error) {
+func newEngine(cfg *config.Config, p *policy.Policy, opts ...engine.Option) (*engine.Engine, error) {
 	var targets []engine.Target
 	def := ""
 	for name, t := range cfg.Targets {
@@ -55,7 +78,7 @@ func newEngine(cfg *config.Config, p *policy.Policy) (*engine.Engine, error) {
 			def = "" // several targets and no "local": requests must name one
 		}
 	}
-	e, err := engine.New(p, targets, def)
+	e, err := engine.New(p, targets, def, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}

@@ -60,6 +60,7 @@ const (
 	Secret                       // secret
 	Device                       // device
 	UnknownPath                  // unknown
+	GatewayPath                  // gateway
 	numPathClasses
 )
 

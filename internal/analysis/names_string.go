@@ -74,12 +74,13 @@ func _() {
 	_ = x[Secret-6]
 	_ = x[Device-7]
 	_ = x[UnknownPath-8]
-	_ = x[numPathClasses-9]
+	_ = x[GatewayPath-9]
+	_ = x[numPathClasses-10]
 }
 
-const _PathClass_name = "workspacetemphomeoutsidesystemrootsecretdeviceunknownnumPathClasses"
+const _PathClass_name = "workspacetemphomeoutsidesystemrootsecretdeviceunknowngatewaynumPathClasses"
 
-var _PathClass_index = [...]uint8{0, 9, 13, 17, 24, 30, 34, 40, 46, 53, 67}
+var _PathClass_index = [...]uint8{0, 9, 13, 17, 24, 30, 34, 40, 46, 53, 60, 74}
 
 func (i PathClass) String() string {
 	idx := int(i) - 0

@@ -209,6 +209,9 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	c.Path = path
+	if err := c.CheckLayout(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
 	return c, nil
 }
 
@@ -376,10 +379,70 @@ func Parse(data []byte, dir string) (*Config, error) {
 			c.MaxOutputBytes = x.MaxOutputBytes
 		}
 	}
+	errs = append(errs, c.layoutErrors(false)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// GatewayFiles lists the gateway's own files and directories: its data
+// directory, configuration, policy and the files its secrets are read
+// from. Agents' commands must never reach them.
+func (c *Config) GatewayFiles() []string {
+	var out []string
+	add := func(p string) {
+		if p != "" {
+			if a, err := filepath.Abs(p); err == nil {
+				out = append(out, a)
+			}
+		}
+	}
+	add(c.DataDir)
+	add(c.Path)
+	add(c.PolicyPath)
+	for _, name := range slices.Sorted(maps.Keys(c.Reviewers)) {
+		add(c.Reviewers[name].TokenFile)
+	}
+	for _, name := range c.TargetNames() {
+		t := c.Targets[name]
+		add(t.DSNFile)
+		add(t.CredentialFile)
+	}
+	return out
+}
+
+// CheckLayout refuses a layout in which a shell target's commands run
+// where the gateway's own files are: a plain "cat" or "grep -r ." in the
+// workspace would read the tokens that approve requests. Load checks it;
+// callers that build a Config otherwise (the defaults) call it.
+func (c *Config) CheckLayout() error {
+	return errors.Join(c.layoutErrors(true)...)
+}
+
+// layoutErrors checks the gateway's files against the shell workdirs;
+// without withConfig, the config file itself is left out (Parse does not
+// know it).
+func (c *Config) layoutErrors(withConfig bool) []error {
+	if !withConfig {
+		saved := c.Path
+		c.Path = ""
+		defer func() { c.Path = saved }()
+	}
+	var errs []error
+	for _, name := range c.TargetNames() {
+		t := c.Targets[name]
+		if t.Kind != "shell" || t.Workdir == "" {
+			continue
+		}
+		for _, f := range c.GatewayFiles() {
+			if f == t.Workdir || strings.HasPrefix(f, strings.TrimSuffix(t.Workdir, "/")+"/") {
+				errs = append(errs, yamlstrict.Errorf("targets."+name+".workdir",
+					"%s holds the gateway's own file %s (data_dir, config, policy or a secret file); commands run there could read it: move one of them", t.Workdir, f))
+			}
+		}
+	}
+	return errs
 }
 
 // TargetNames lists the targets' names, sorted.

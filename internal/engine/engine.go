@@ -46,9 +46,19 @@ type Engine struct {
 	defaultTarget string
 }
 
+// Option configures an engine.
+type Option func(*Engine)
+
+// Protect names the gateway's own files and directories: any command
+// touching them, a glob reaching them or a walk of a directory holding
+// them has a path of class gateway, which the built-in policy denies.
+func Protect(paths ...string) Option {
+	return func(e *Engine) { e.shell.Protect(paths...) }
+}
+
 // New returns an engine for a policy and the targets it may be asked
 // about. defaultTarget is used when a request names none.
-func New(p *policy.Policy, targets []Target, defaultTarget string) (*Engine, error) {
+func New(p *policy.Policy, targets []Target, defaultTarget string, opts ...Option) (*Engine, error) {
 	kb, err := shellcmd.DefaultKnowledge()
 	if err != nil {
 		return nil, err
@@ -65,6 +75,9 @@ func New(p *policy.Policy, targets []Target, defaultTarget string) (*Engine, err
 		return nil, err
 	}
 	e := &Engine{shell: sh, policy: p, targets: map[string]Target{}, defaultTarget: defaultTarget}
+	for _, o := range opts {
+		o(e)
+	}
 	for _, t := range targets {
 		e.targets[t.Name] = t
 	}

@@ -287,3 +287,48 @@ func TestCancelled(t *testing.T) {
 		t.Errorf("%d commands analyzed after the context was done; want the walk to stop early", len(d.Commands))
 	}
 }
+
+// TestProtectedFiles: with the gateway's own files protected, every way
+// of reaching them is denied, and its neighbours are not.
+func TestProtectedFiles(t *testing.T) {
+	p, err := policy.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(p, []engine.Target{{Name: "local", Kind: "shell", Class: "non-critical", Workdir: "/work/ws"}}, "local",
+		engine.Protect("/var/lib/gatehouse", "/etc/gatehouse/alice.token", "/proc/4242"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cmd  string
+		deny bool
+	}{
+		{"cat /var/lib/gatehouse/admin.token", true},
+		{"cd /var/lib && cat gatehouse/admin.token", true},
+		{"cat /var/lib/gate*/admin.token", true},
+		{"cat /var/lib/*/*.token", true},
+		{"cp -r /var/lib/g* /tmp/x", true},
+		{"grep -r gha_ /var/lib", true},
+		{"tar czf - /var/lib", true},
+		{"find /var -name '*.token'", true},
+		{"cat /etc/gatehouse/alice.token", true},
+		{"cat /proc/4242/environ", true},
+		{"ls /var/lib/gatehouse", true},
+		{"rm -rf /var/lib/gatehouse", true},
+		{"echo x > /var/lib/gatehouse/gatehouse.db", true},
+		{"cat /var/lib/gatehouse/../gatehouse/admin.token", true},
+		{"ls /var/lib", false},
+		{"cat /etc/gatehouse/other.conf", false},
+		{"cat README.md", false},
+		{"grep -r TODO .", false},
+	} {
+		d, err := e.Decide(context.Background(), engine.Request{Command: tc.cmd})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.Decision == policy.Deny && d.Rule == "deny-gateway-files"; got != tc.deny {
+			t.Errorf("%s: %s by %s, want deny-gateway-files %v", tc.cmd, d.Decision, d.Rule, tc.deny)
+		}
+	}
+}

@@ -115,6 +115,7 @@ var pathPoints = map[analysis.PathClass]Factor{
 	analysis.Home:        {"path-home", 10, "writes outside the workspace, in a home directory"},
 	analysis.Outside:     {"path-outside", 5, "writes outside the workspace"},
 	analysis.UnknownPath: {"path-unknown", 10, "writes where only run-time data says"},
+	analysis.GatewayPath: {"path-gateway", 50, "writes the gateway's own files"},
 }
 
 var classPoints = map[string]Factor{
@@ -190,6 +191,14 @@ func ScoreUnit(u *analysis.Unit, class string, impact *Impact) Score {
 	}
 	if u.Effects.Has(analysis.Destructive) && (u.HasFinding(analysis.FindingIrreversible) || !onlyTemp(u)) {
 		add(Factor{"irreversible", 10, "irreversible"})
+	}
+
+	// The gateway's own files: reading them is as bad as writing.
+	for _, p := range u.Paths {
+		if p.Class == analysis.GatewayPath && p.Access != analysis.AccessWrite && p.Access != analysis.AccessDelete {
+			add(Factor{"gateway-files", 50, "reads the gateway's own files (" + p.Value + ")"})
+			break
+		}
 	}
 
 	// The most sensitive place written or deleted.

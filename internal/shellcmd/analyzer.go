@@ -36,9 +36,22 @@ const (
 
 // Analyzer analyzes shell commands. It is safe for concurrent use.
 type Analyzer struct {
-	kb      *Knowledge
-	limits  Limits
-	parsers sync.Pool
+	kb        *Knowledge
+	limits    Limits
+	parsers   sync.Pool
+	protected []string // the gateway's own files and directories
+}
+
+// Protect names the gateway's own files and directories (its data, its
+// configuration, its secrets): any path in them, a glob that may reach
+// them, or a recursive walk of a directory holding them is of class
+// [analysis.GatewayPath]. It must be called before the analyzer is used.
+func (a *Analyzer) Protect(paths ...string) {
+	for _, p := range paths {
+		if p = cleanPath(p); strings.HasPrefix(p, "/") && p != "/" {
+			a.protected = append(a.protected, p)
+		}
+	}
 }
 
 // New returns an analyzer that classifies programs with kb; nil means the
@@ -109,26 +122,27 @@ func (a *Analyzer) AnalyzeContext(ctx context.Context, src, workdir string) ([]a
 		return []analysis.Unit{u}, err
 	}
 	w := &walker{
-		a:         a,
-		ctx:       ctx,
-		kb:        a.kb,
-		workdir:   cleanPath(workdir),
-		funcs:     map[string]*syntax.FuncDecl{},
-		called:    map[string]bool{},
-		calling:   map[string]bool{},
-		aliases:   map[string]string{},
-		hashed:    map[string]arg{},
-		netFDs:    map[string]string{},
-		links:     map[string]string{},
-		tainted:   map[string]string{},
-		intVars:   map[string]bool{},
-		dataSeen:  map[string]bool{},
-		written:   map[string]bool{},
-		seen:      map[syntax.Node]bool{},
-		uncertain: map[string]bool{},
-		shopts:    map[string]bool{},
-		readonly:  map[string]bool{},
-		funcAlts:  map[string][]*syntax.FuncDecl{},
+		a:            a,
+		ctx:          ctx,
+		kb:           a.kb,
+		workdir:      cleanPath(workdir),
+		funcs:        map[string]*syntax.FuncDecl{},
+		called:       map[string]bool{},
+		calling:      map[string]bool{},
+		aliases:      map[string]string{},
+		hashed:       map[string]arg{},
+		netFDs:       map[string]string{},
+		links:        map[string]string{},
+		tainted:      map[string]string{},
+		intVars:      map[string]bool{},
+		dataSeen:     map[string]bool{},
+		written:      map[string]bool{},
+		seen:         map[syntax.Node]bool{},
+		uncertain:    map[string]bool{},
+		shopts:       map[string]bool{},
+		readonly:     map[string]bool{},
+		holdsGateway: map[string]bool{},
+		funcAlts:     map[string][]*syntax.FuncDecl{},
 	}
 	if workdir == "" {
 		w.workdir = ""
@@ -142,7 +156,32 @@ func (a *Analyzer) AnalyzeContext(ctx context.Context, src, workdir string) ([]a
 	if len(w.units) == 0 {
 		return nil, ErrEmpty
 	}
+	w.markGatewayWalks()
 	return w.units, nil
+}
+
+// walkers read whole directory trees without a recursive option.
+var walkers = map[string]bool{"find": true, "tar": true, "bsdtar": true, "rsync": true, "zip": true, "7z": true, "rg": true,
+	"ag": true, "fd": true, "fdfind": true, "tree": true, "du": true, "cpio": true, "scp": true, "git": true}
+
+// markGatewayWalks makes a directory holding the gateway's own files of
+// class gateway in the units that walk it (recursive options, or programs
+// that walk trees).
+func (w *walker) markGatewayWalks() {
+	if len(w.holdsGateway) == 0 {
+		return
+	}
+	for i := range w.units {
+		u := &w.units[i]
+		if !u.Scopes.Has(analysis.Recursive) && !walkers[u.Program] {
+			continue
+		}
+		for j := range u.Paths {
+			if w.holdsGateway[u.Paths[j].Value] {
+				u.Paths[j].Class = analysis.GatewayPath
+			}
+		}
+	}
 }
 
 // run walks the command line. A panic in the analysis (a bug, or a parser

@@ -147,6 +147,11 @@ func (w *walker) classifyPath(sc *scope, a arg) (string, analysis.PathClass) {
 	if a.glob {
 		c = max(c, w.classifyGlob(sc, a))
 	}
+	if w.holdsProtected(p) {
+		// Reading this directory recursively reads the gateway's files:
+		// the unit's classification checks its scope (see classify).
+		w.holdsGateway[shown] = true
+	}
 	if a.dynamic && !a.glob {
 		// /proc/$$/environ: a run-time part in the middle of a path that
 		// names a secret wherever it points.
@@ -225,6 +230,9 @@ func (w *walker) classifyGlob(sc *scope, a arg) analysis.PathClass {
 	c := w.classifyClean(cleanPath(full))
 	pattern := cleanPath(full)
 	m := w.globMatcher()
+	if w.globReachesProtected(pattern) {
+		return analysis.GatewayPath
+	}
 	for _, ex := range sensitiveExamples {
 		if m.match(pattern, ex) {
 			return analysis.Secret
@@ -250,6 +258,32 @@ func (w *walker) classifyGlob(sc *scope, a arg) analysis.PathClass {
 		}
 	}
 	return c
+}
+
+// globReachesProtected says whether a glob may name a protected path, a
+// file inside one, or a directory that holds one: its segments match a
+// protected path's, as far as both go.
+func (w *walker) globReachesProtected(pattern string) bool {
+	m := w.globMatcher()
+	ps := strings.Split(pattern, "/")
+	for _, d := range w.a.protected {
+		ds := strings.Split(d, "/")
+		k := min(len(ps), len(ds))
+		if m.match(strings.Join(ps[:k], "/"), strings.Join(ds[:k], "/")) {
+			return true
+		}
+	}
+	return false
+}
+
+// holdsProtected says whether the directory p holds a protected path.
+func (w *walker) holdsProtected(p string) bool {
+	for _, d := range w.a.protected {
+		if under(d, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // globMatcher matches like bash with the shell options in force.
@@ -300,6 +334,11 @@ func literalLen(seg string) int {
 
 // classifyClean classifies a cleaned absolute or home-relative path.
 func (w *walker) classifyClean(p string) analysis.PathClass {
+	for _, d := range w.a.protected {
+		if under(p, d) {
+			return analysis.GatewayPath
+		}
+	}
 	if secretPath(p) {
 		return analysis.Secret
 	}

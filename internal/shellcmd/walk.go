@@ -15,11 +15,12 @@ import (
 
 // walker interprets one command line statically.
 type walker struct {
-	a       *Analyzer
-	ctx     context.Context
-	kb      *Knowledge
-	workdir string
-	units   []analysis.Unit
+	a            *Analyzer
+	holdsGateway map[string]bool // paths shown that are directories holding a protected path
+	ctx          context.Context
+	kb           *Knowledge
+	workdir      string
+	units        []analysis.Unit
 
 	funcs    map[string]*syntax.FuncDecl
 	called   map[string]bool
