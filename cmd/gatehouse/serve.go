@@ -172,7 +172,8 @@ func (m *Main) buildGateway(ctx context.Context, cfg *config.Config, log *slog.L
 		gt := gateway.Target{Name: name, Kind: t.Kind, Class: t.Class}
 		switch t.Kind {
 		case "shell":
-			gt.Executor = &gateway.ShellExecutor{Shell: &execute.Shell{Workdir: t.Workdir, Env: t.Env, Timeout: t.Timeout, MaxOutput: cfg.MaxOutputBytes}}
+			gt.Executor = &gateway.ShellExecutor{Shell: &execute.Shell{Workdir: t.Workdir, Env: t.Env, Timeout: t.Timeout,
+				MaxOutput: cfg.MaxOutputBytes, User: t.RunAs}}
 		case "postgres":
 			dsn, err := m.secret(t.DSNEnv, t.DSNFile)
 			if err != nil {

@@ -51,6 +51,7 @@ type Target struct {
 	Kind    string // shell, postgres, http
 	Class   string
 	Workdir string // shell: where commands run; relative paths in commands resolve here
+	RunAs   string // shell: the account commands run as (empty: the gateway's own)
 	Env     map[string]string
 	Timeout time.Duration
 
@@ -155,6 +156,7 @@ type targetDTO struct {
 	Kind             string            `yaml:"kind"`
 	Class            string            `yaml:"class"`
 	Workdir          string            `yaml:"workdir"`
+	RunAs            string            `yaml:"run_as"`
 	Env              map[string]string `yaml:"env"`
 	Timeout          string            `yaml:"timeout"`
 	DSNEnv           string            `yaml:"dsn_env"`
@@ -470,12 +472,19 @@ func buildTarget(name string, t *targetDTO, dir, p string) (*Target, []error) {
 		}
 		tg.Timeout = d
 	}
+	if t.Kind != "shell" && t.RunAs != "" {
+		bad(p+".run_as", "only shell targets run commands as a user")
+	}
 	switch t.Kind {
 	case "shell":
 		if t.Workdir == "" {
 			bad(p+".workdir", "a shell target needs a workdir")
 		}
 		tg.Workdir = abs(dir, t.Workdir)
+		tg.RunAs = t.RunAs
+		if t.RunAs != "" && !namePattern.MatchString(t.RunAs) {
+			bad(p+".run_as", "want a user name, got %q", t.RunAs)
+		}
 	case "postgres":
 		if (t.DSNEnv == "") == (t.DSNFile == "") {
 			bad(p, "a postgres target needs exactly one of dsn_env or dsn_file (never the DSN itself)")

@@ -45,6 +45,10 @@ type Shell struct {
 	Timeout time.Duration
 	// MaxOutput is how many bytes of output are kept; 0 means 1 MiB.
 	MaxOutput int
+	// User, when set, is the account commands run as (the gateway must
+	// be able to switch to it, i.e. run as root). Running them as the
+	// gateway's own user lets them read whatever the gateway can.
+	User string
 }
 
 // Run runs command with bash in the target's workdir, in a clean
@@ -85,6 +89,11 @@ func (s *Shell) Run(ctx context.Context, command string) (*Result, error) {
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = waitDelay
 	killGroupOnCancel(cmd)
+	if s.User != "" {
+		if err := runAs(cmd, s.User); err != nil {
+			return nil, err
+		}
+	}
 
 	start := time.Now()
 	if err := cmd.Start(); err != nil {

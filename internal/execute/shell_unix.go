@@ -4,8 +4,11 @@ package execute
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
+	"strconv"
 	"syscall"
 )
 
@@ -21,4 +24,20 @@ func killGroupOnCancel(cmd *exec.Cmd) {
 		}
 		return err
 	}
+}
+
+// runAs makes cmd run as the named user, with that user's primary group
+// and no supplementary groups of the gateway's.
+func runAs(cmd *exec.Cmd, name string) error {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return fmt.Errorf("run_as %q: %w", name, err)
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("run_as %q: non-numeric uid or gid", name)
+	}
+	cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
+	return nil
 }
