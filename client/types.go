@@ -147,5 +147,5 @@ type Whoami struct {
 // ErrorBody is every error answer.
 type ErrorBody struct {
 	Error string `json:"error"`
-	Code  string `json:"code"` // invalid_request, unauthorized, forbidden, not_found, conflict, expired, unavailable, internal
+	Code  string `json:"code"` // invalid_request, unauthorized, forbidden, not_found, conflict, expired, too_many, unavailable, internal
 }

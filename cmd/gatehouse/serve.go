@@ -139,7 +139,8 @@ func (m *Main) buildGateway(ctx context.Context, cfg *config.Config, log *slog.L
 		return nil, nil, nil, err
 	}
 	gcfg := gateway.Config{Targets: map[string]gateway.Target{}, Reviewers: map[string]string{}, AdminTokenHash: gateway.HashToken(admin),
-		SessionTTL: cfg.SessionTTL, MaxSessionTTL: cfg.SessionMaxTTL, ReviewExpiry: cfg.ReviewExpiry}
+		SessionTTL: cfg.SessionTTL, MaxSessionTTL: cfg.SessionMaxTTL, ReviewExpiry: cfg.ReviewExpiry,
+		Exclusive: cfg.Store == ""} // SQLite is one gateway's own
 	seen := map[string]string{gateway.HashToken(admin): "the admin token"}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Reviewers)) {
 		tok, err := m.secret(cfg.Reviewers[name].TokenEnv, cfg.Reviewers[name].TokenFile)

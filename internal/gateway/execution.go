@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,7 +32,12 @@ type Executor interface {
 	// Run runs an approved command; approved is the impact the approval
 	// was given for, which bounds what the run may do.
 	Run(ctx context.Context, command string, approved engine.Impact) (*execute.Result, error)
+	// MaxRun is the longest a run can take (its timeout).
+	MaxRun() time.Duration
 }
+
+// runMargin is added to an executor's longest run for the run deadline.
+const runMargin = time.Minute
 
 // ShellExecutor runs a shell target's commands.
 type ShellExecutor struct {
@@ -75,6 +81,9 @@ func (e *ShellExecutor) Estimate(ctx context.Context, command string, d *engine.
 	return est
 }
 
+// MaxRun is the shell's timeout.
+func (e *ShellExecutor) MaxRun() time.Duration { return cmp.Or(e.Shell.Timeout, 5*time.Minute) }
+
 // Run runs the command.
 func (e *ShellExecutor) Run(ctx context.Context, command string, _ engine.Impact) (*execute.Result, error) {
 	return e.Shell.Run(ctx, command)
@@ -114,6 +123,11 @@ func (e *PostgresExecutor) Estimate(ctx context.Context, command string, d *engi
 	return Estimate{Attempted: true, Rows: est.Rows, Exact: est.Exact, Note: est.Error}
 }
 
+// MaxRun is the statement timeout, and the executor's own backstop.
+func (e *PostgresExecutor) MaxRun() time.Duration {
+	return cmp.Or(e.Timeout, 5*time.Minute) + 5*time.Second
+}
+
 // countable are the statements whose rows the estimator can plan.
 var countable = map[string]bool{"delete": true, "update": true, "insert": true, "merge": true, "select": true}
 
@@ -149,9 +163,13 @@ func (s *Service) startRun(id string) {
 func (s *Service) run(ctx context.Context, id string) {
 	log := s.log.With("request", id)
 	now := s.Now().UTC().Truncate(time.Microsecond)
+	maxRun := time.Duration(0)
 	r, err := s.store.UpdateRequest(ctx, id, func(r *Request) ([]audit.Event, error) {
 		if r.State != Approved || r.Mode != Execute {
 			return nil, fmt.Errorf("%w: request %s is %s", ErrConflict, r.ID, r.State)
+		}
+		if t := s.cfg.Targets[r.Target]; t.Executor != nil {
+			maxRun = t.Executor.MaxRun()
 		}
 		why := claimable(r, now)
 		r.UpdatedAt = now
@@ -162,7 +180,8 @@ func (s *Service) run(ctx context.Context, id string) {
 			return []audit.Event{ev}, err
 		}
 		r.State = Executing
-		ev, err := audit.New(audit.RequestExecuting, "gateway", map[string]any{"command_hash": r.CommandHash})
+		r.RunDeadline = now.Add(maxRun + runMargin)
+		ev, err := audit.New(audit.RequestExecuting, "gateway", map[string]any{"command_hash": r.CommandHash, "run_deadline": r.RunDeadline})
 		ev.Time = now
 		return []audit.Event{ev}, err
 	})
@@ -219,6 +238,7 @@ func (s *Service) run(ctx context.Context, id string) {
 		return []audit.Event{ev}, err
 	}
 	var failures []string
+	claimed := r
 	for attempt, wait := 0, 100*time.Millisecond; ; attempt, wait = attempt+1, min(wait*2, 5*time.Second) {
 		r, err = s.store.UpdateRequest(context.WithoutCancel(ctx), id, record)
 		if err == nil || errors.Is(err, ErrConflict) || attempt == 8 {
@@ -228,8 +248,19 @@ func (s *Service) run(ctx context.Context, id string) {
 		log.Warn("record outcome", "attempt", attempt+1, "error", err)
 		time.Sleep(wait) // a backoff between writes, not a synchronization
 	}
+	if errors.Is(err, ErrConflict) {
+		// Another gateway took it for abandoned (its run deadline passed):
+		// the trail says failed, but it ran; say so.
+		ev, _ := audit.New(audit.GatewayError, "gateway", map[string]any{"what": "a run finished after its deadline; the request was already marked failed",
+			"exit_code": res.ExitCode, "rows_affected": res.RowsAffected, "error": res.Error})
+		ev.SessionID, ev.RequestID = claimed.SessionID, claimed.ID
+		if err := s.store.Append(context.WithoutCancel(ctx), ev); err != nil {
+			log.Error("record late outcome", "error", err)
+		}
+		return
+	}
 	if err != nil {
-		log.Error("record outcome: giving up; the request stays executing until the next start marks it failed", "error", err)
+		log.Error("record outcome: giving up; the request stays executing until its run deadline", "error", err)
 		return
 	}
 	if len(failures) > 0 {
@@ -260,26 +291,23 @@ func claimable(r *Request, now time.Time) string {
 	return ""
 }
 
-// recover deals with requests a previous run of the gateway left: one
-// caught executing has an unknown outcome and is never run again; one
-// approved but not started runs now if it has not expired.
+// recover deals with requests a previous run of the gateway left. A
+// request caught executing has an unknown outcome and is never run again:
+// with an exclusive store (no other gateway shares it) it is failed now;
+// with a shared one only once its run deadline has passed, since another
+// gateway may be running it (the sweeper does that). Approved requests no
+// gateway started are run by the sweeper.
 func (s *Service) recover(ctx context.Context) error {
-	rs, err := s.store.Requests(ctx, RequestFilter{State: Executing})
+	if !s.cfg.Exclusive {
+		return nil
+	}
+	rs, err := s.store.Summaries(ctx, RequestFilter{State: Executing})
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
 	for _, r := range rs {
 		if _, err := s.finish(ctx, r.ID, Executing, Failed, "gateway", "the gateway stopped while this ran; its outcome is unknown and it is not run again"); err != nil && !errors.Is(err, ErrConflict) {
 			return fmt.Errorf("recover %s: %w", r.ID, err)
-		}
-	}
-	rs, err = s.store.Requests(ctx, RequestFilter{State: Approved})
-	if err != nil {
-		return fmt.Errorf("recover: %w", err)
-	}
-	for _, r := range rs {
-		if r.Mode == Execute {
-			s.startRun(r.ID)
 		}
 	}
 	return nil

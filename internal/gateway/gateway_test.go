@@ -3,11 +3,13 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -449,5 +451,123 @@ func TestEndedSessionIsRefusedByEveryGateway(t *testing.T) {
 	}
 	if _, err := e.gw.Authenticate(ctx, token); !errors.Is(err, gateway.ErrUnauthorized) {
 		t.Errorf("A still accepts the ended session's token: %v", err)
+	}
+}
+
+// TestPendingReviewsPerSessionAreCapped: an agent cannot flood the review
+// queue; other sessions are unaffected.
+func TestPendingReviewsPerSessionAreCapped(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config, st gateway.Store) gateway.Store { c.MaxPending = 3; return st })
+	agent, _ := e.agent(t, "work:write")
+	for i := range 3 {
+		e.submit(t, agent, "work", fmt.Sprintf("rm -rf build%d", i))
+	}
+	if _, err := e.gw.Submit(context.Background(), agent, gateway.SubmitArgs{Target: "work", Command: "rm -rf build9"}); !errors.Is(err, gateway.ErrTooMany) {
+		t.Errorf("fourth pending review: %v, want ErrTooMany", err)
+	}
+	if r := e.submit(t, agent, "work", "ls"); r.State != gateway.Approved {
+		t.Errorf("an allowed request was refused: %s", r.State)
+	}
+	other, _ := e.agent(t, "work:write")
+	e.submit(t, other, "work", "rm -rf build")
+}
+
+// storedRequest writes a request straight into the store, as a gateway
+// that stopped at some point of the lifecycle would have left it.
+func (e *env) storedRequest(t *testing.T, p *gateway.Principal, command string, state gateway.State, age time.Duration, deadline time.Time) *gateway.Request {
+	t.Helper()
+	at := time.Now().Add(-age).UTC().Truncate(time.Microsecond)
+	r := &gateway.Request{ID: fmt.Sprintf("req_stored%d", time.Now().UnixNano()), SessionID: p.Session.ID, Agent: p.Name, Target: "work", Kind: "shell",
+		Command: command, CommandHash: gateway.CommandHash("shell", "work", command), Mode: gateway.Execute, State: state,
+		Votes: []gateway.Vote{}, CreatedAt: at, UpdatedAt: at, ExpiresAt: at.Add(time.Hour), RunDeadline: deadline}
+	ev, err := audit.New(audit.RequestSubmitted, "agent:"+p.Name, map[string]any{"command": command})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.CreateRequest(context.Background(), r, []audit.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestSweeperFinishesWhatAStoppedGatewayLeft: an approved request no
+// gateway started is claimed and run; a run past its deadline is failed,
+// never run again.
+func TestSweeperFinishesWhatAStoppedGatewayLeft(t *testing.T) {
+	e := newEnv(t, nil)
+	agent, _ := e.agent(t, "work:write")
+	orphan := e.storedRequest(t, agent, "touch orphan-ran", gateway.Approved, time.Minute, time.Time{})
+	abandoned := e.storedRequest(t, agent, "touch abandoned-ran", gateway.Executing, time.Hour, time.Now().Add(-time.Minute))
+	// A second gateway on the same store, started after the requests were
+	// left, does the work.
+	b := newEnv(t, func(_ *gateway.Config, _ gateway.Store) gateway.Store { return e.store })
+	if r := e.wait(t, agent, orphan.ID); r.State != gateway.Executed {
+		t.Errorf("orphaned approval: %s %q", r.State, r.Reason)
+	}
+	if r := e.wait(t, agent, abandoned.ID); r.State != gateway.Failed || !strings.Contains(r.Reason, "not run again") {
+		t.Errorf("abandoned run: %s %q", r.State, r.Reason)
+	}
+	// Either gateway may have claimed it (each runs "work" in its own
+	// temp dir here); exactly one ran it.
+	ran := 0
+	for _, dir := range []string{e.dir, b.dir} {
+		if _, err := os.Stat(filepath.Join(dir, "orphan-ran")); err == nil {
+			ran++
+		}
+		if _, err := os.Stat(filepath.Join(dir, "abandoned-ran")); !os.IsNotExist(err) {
+			t.Errorf("the abandoned run ran again: %v", err)
+		}
+	}
+	if ran != 1 {
+		t.Errorf("the orphaned approval ran %d times", ran)
+	}
+}
+
+// TestAStartingGatewayLeavesAPeersRunAlone: B starts on a shared store
+// while A runs a request; the request is not failed, and ends executed.
+func TestAStartingGatewayLeavesAPeersRunAlone(t *testing.T) {
+	e := newEnv(t, nil)
+	agent, _ := e.agent(t, "work:write")
+	fifo := filepath.Join(e.dir, "gate.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changed := make(chan string, 64)
+	if err := e.store.Watch(ctx, func(id string) {
+		select {
+		case changed <- id:
+		default:
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.submit(t, agent, "work", "cat gate.fifo > done.txt")
+	for {
+		got, err := e.store.Request(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State == gateway.Executing {
+			break
+		}
+		if got.State.Final() {
+			t.Fatalf("ended %s before the gate opened: %s", got.State, got.Reason)
+		}
+		<-changed
+	}
+	newEnv(t, func(_ *gateway.Config, _ gateway.Store) gateway.Store { return e.store }) // B starts
+	if got, err := e.store.Request(ctx, r.ID); err != nil || got.State != gateway.Executing {
+		t.Fatalf("after B started: %v %v", got.State, err)
+	}
+	f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("ok\n")
+	f.Close()
+	if got := e.wait(t, agent, r.ID); got.State != gateway.Executed {
+		t.Errorf("state %s %q", got.State, got.Reason)
 	}
 }

@@ -108,6 +108,22 @@ type Request struct {
 	CreatedAt   time.Time       `json:"created_at"`
 	ExpiresAt   time.Time       `json:"expires_at"` // a pending review not decided by then is expired
 	UpdatedAt   time.Time       `json:"updated_at"`
+	// RunDeadline is set by the claim: the run ends by then (the
+	// executor's timeout and a margin), so a request still executing
+	// after it was left by a gateway that stopped.
+	RunDeadline time.Time `json:"run_deadline,omitzero"`
+}
+
+// RequestSummary is what listings and the sweeper read of a request,
+// without its body.
+type RequestSummary struct {
+	ID, SessionID string
+	State         State
+	Mode          Mode
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ExpiresAt     time.Time
+	RunDeadline   time.Time
 }
 
 // Approvals lists the reviewers who approved, in order.
@@ -171,6 +187,9 @@ type Store interface {
 	Request(ctx context.Context, id string) (*Request, error)
 	// Requests lists requests, oldest first.
 	Requests(ctx context.Context, f RequestFilter) ([]*Request, error)
+	// Summaries lists requests like Requests, without reading their
+	// bodies.
+	Summaries(ctx context.Context, f RequestFilter) ([]RequestSummary, error)
 	// UpdateRequest runs fn on the request inside a transaction that holds
 	// it against concurrent updates, from this process or another replica;
 	// fn changes the request and returns the events to append. An error

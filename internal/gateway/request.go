@@ -95,6 +95,17 @@ func (s *Service) Submit(ctx context.Context, p *Principal, a SubmitArgs) (*Requ
 			d.Impact.EstimatedFiles, d.Impact.Exact, d.Impact.EstimateNote = est.Files, est.Exact, est.Note
 		}
 	}
+	if d.Decision == policy.Review {
+		// Each pending review costs reviewers' attention and the
+		// gateway's memory; an agent flooding the queue is stopped.
+		pending, err := s.store.Summaries(ctx, RequestFilter{State: PendingReview, SessionID: sess.ID, Limit: s.cfg.MaxPending})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		if len(pending) >= s.cfg.MaxPending {
+			return nil, fmt.Errorf("%w: this session already has %d requests waiting for review; wait for their decisions", ErrTooMany, len(pending))
+		}
+	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	r := &Request{ID: newID("req_"), SessionID: sess.ID, Agent: sess.Agent, Target: t.Name, Kind: kind, Command: a.Command,
 		CommandHash: CommandHash(kind, t.Name, a.Command), Mode: mode, Decision: *d, Votes: []Vote{},
@@ -209,12 +220,19 @@ func (s *Service) Request(ctx context.Context, p *Principal, id string) (*Reques
 	return r, nil
 }
 
-// Pending lists the requests waiting for review, oldest first.
-func (s *Service) Pending(ctx context.Context, p *Principal) ([]*Request, error) {
+// MaxListed caps one listing of pending requests.
+const MaxListed = 500
+
+// Pending lists the requests waiting for review, oldest first, at most
+// limit (0 or more than MaxListed: MaxListed).
+func (s *Service) Pending(ctx context.Context, p *Principal, limit int) ([]*Request, error) {
 	if err := require(p, RoleReviewer, RoleAdmin); err != nil {
 		return nil, err
 	}
-	rs, err := s.store.Requests(ctx, RequestFilter{State: PendingReview})
+	if limit <= 0 || limit > MaxListed {
+		limit = MaxListed
+	}
+	rs, err := s.store.Requests(ctx, RequestFilter{State: PendingReview, Limit: limit})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -432,26 +450,15 @@ func (s *Service) Wait(ctx context.Context, p *Principal, id string, timeout tim
 	}
 }
 
-// sweep expires pending reviews at their deadline, so that a request
-// nobody waits on still ends expired on time.
+// sweep keeps time for the requests nobody waits on: it expires pending
+// reviews at their deadline, fails requests whose run outlived its
+// deadline (the gateway running them stopped), and claims approved
+// requests no gateway started (the one that approved them stopped
+// first). It reads summaries, never request bodies.
 func (s *Service) sweep(ctx context.Context) {
 	defer s.running.Done()
 	for {
-		next := time.Minute
-		rs, err := s.store.Requests(ctx, RequestFilter{State: PendingReview})
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("list pending requests", "error", err)
-		}
-		now := s.Now()
-		for _, r := range rs {
-			if !now.Before(r.ExpiresAt) {
-				if _, err := s.finish(ctx, r.ID, PendingReview, Expired, "gateway", ""); err != nil && !errors.Is(err, ErrConflict) && ctx.Err() == nil {
-					s.log.Warn("expire request", "request", r.ID, "error", err)
-				}
-				continue
-			}
-			next = min(next, r.ExpiresAt.Sub(now))
-		}
+		next := s.sweepOnce(ctx)
 		t := time.NewTimer(next)
 		select {
 		case <-ctx.Done():
@@ -462,6 +469,56 @@ func (s *Service) sweep(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// orphanAfter is how long an approved request waits for the gateway that
+// approved it before another claims it.
+const orphanAfter = 10 * time.Second
+
+// sweepOnce does one pass and says when the next is due.
+func (s *Service) sweepOnce(ctx context.Context) time.Duration {
+	next := time.Minute
+	warn := func(what string, err error) {
+		if err != nil && !errors.Is(err, ErrConflict) && ctx.Err() == nil {
+			s.log.Warn(what, "error", err)
+		}
+	}
+	now := s.Now()
+	pending, err := s.store.Summaries(ctx, RequestFilter{State: PendingReview})
+	warn("list pending requests", err)
+	for _, r := range pending {
+		if !now.Before(r.ExpiresAt) {
+			_, err := s.finish(ctx, r.ID, PendingReview, Expired, "gateway", "")
+			warn("expire request", err)
+			continue
+		}
+		next = min(next, r.ExpiresAt.Sub(now))
+	}
+	executing, err := s.store.Summaries(ctx, RequestFilter{State: Executing})
+	warn("list executing requests", err)
+	for _, r := range executing {
+		if r.RunDeadline.IsZero() || now.Before(r.RunDeadline) {
+			if !r.RunDeadline.IsZero() {
+				next = min(next, r.RunDeadline.Sub(now))
+			}
+			continue
+		}
+		_, err := s.finish(ctx, r.ID, Executing, Failed, "gateway", "the gateway running this stopped before it finished; its outcome is unknown and it is not run again")
+		warn("fail abandoned run", err)
+	}
+	approved, err := s.store.Summaries(ctx, RequestFilter{State: Approved})
+	warn("list approved requests", err)
+	for _, r := range approved {
+		if r.Mode != Execute {
+			continue
+		}
+		if age := now.Sub(r.UpdatedAt); age < orphanAfter {
+			next = min(next, orphanAfter-age)
+			continue
+		}
+		s.startRun(r.ID) // the claim is single-use: only one gateway runs it
+	}
+	return max(next, 10*time.Millisecond)
 }
 
 func resultFromOutcome(o Outcome) *execute.Result {

@@ -25,6 +25,7 @@ var (
 	ErrInvalid      = errors.New("invalid request")
 	ErrExpired      = errors.New("expired")
 	ErrUnavailable  = errors.New("unavailable")
+	ErrTooMany      = errors.New("too many requests")
 )
 
 // Role is what a token may do.
@@ -80,6 +81,12 @@ type Config struct {
 	MaxSessionTTL  time.Duration     // 0: 24h
 	SessionTTL     time.Duration     // default TTL; 0: 1h
 	ReviewExpiry   time.Duration     // 0: 15 minutes
+	// Exclusive says no other gateway shares the store (SQLite): a run
+	// left executing at start-up is then known to be abandoned.
+	Exclusive bool
+	// MaxPending caps the requests one session may have waiting for
+	// review at once; 0: 50.
+	MaxPending int
 }
 
 // Service is the gateway. It is safe for concurrent use.
@@ -111,6 +118,9 @@ func New(cfg Config, eng *engine.Engine, store Store, log *slog.Logger) *Service
 	cfg.SessionTTL = min(cfg.SessionTTL, cfg.MaxSessionTTL)
 	if cfg.ReviewExpiry <= 0 {
 		cfg.ReviewExpiry = 15 * time.Minute
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 50
 	}
 	return &Service{cfg: cfg, engine: eng, store: store, log: log.With("component", "gateway"), Now: time.Now,
 		hub: newHub(), sessions: newSessionCache(), wake: make(chan struct{}, 1)}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse/gatehouse/client"
@@ -130,7 +131,15 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, p *gateway
 	if st := r.URL.Query().Get("state"); st != "" && st != string(gateway.PendingReview) {
 		return fmt.Errorf("%w: only state=pending_review can be listed", gateway.ErrInvalid)
 	}
-	rs, err := s.gw.Pending(r.Context(), p)
+	limit := 0
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%w: limit %q: want a positive number", gateway.ErrInvalid, l)
+		}
+		limit = n
+	}
+	rs, err := s.gw.Pending(r.Context(), p, limit)
 	if err != nil {
 		return err
 	}

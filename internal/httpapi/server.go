@@ -160,6 +160,8 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		status, code = http.StatusConflict, "conflict"
 	case errors.Is(err, gateway.ErrExpired):
 		status, code = http.StatusGone, "expired"
+	case errors.Is(err, gateway.ErrTooMany):
+		status, code = http.StatusTooManyRequests, "too_many"
 	case errors.Is(err, gateway.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		status, code = http.StatusServiceUnavailable, "unavailable"
 	}

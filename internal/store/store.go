@@ -99,11 +99,17 @@ var schema = []string{
 		token_hash TEXT NOT NULL UNIQUE,
 		seq BIGINT NOT NULL DEFAULT 0,
 		body TEXT NOT NULL)`,
+	// The columns besides body are what listings and the sweeper read
+	// without decoding bodies (which hold up to 1 MiB of command).
 	`CREATE TABLE IF NOT EXISTS requests (
 		id TEXT PRIMARY KEY,
 		session_id TEXT NOT NULL,
 		state TEXT NOT NULL,
+		mode TEXT NOT NULL,
 		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL,
+		expires_at TEXT NOT NULL,
+		run_deadline TEXT NOT NULL,
 		body TEXT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS requests_state ON requests (state, created_at)`,
 	`CREATE INDEX IF NOT EXISTS requests_session ON requests (session_id, created_at)`,
@@ -548,8 +554,10 @@ func (s *Store) CreateRequest(ctx context.Context, r *gateway.Request, evs []aud
 		if !sess.Active(r.CreatedAt) {
 			return callerError{fmt.Errorf("%w: session %s has ended or expired", gateway.ErrConflict, r.SessionID)}
 		}
-		if _, err := b.exec(`INSERT INTO requests (id, session_id, state, created_at, body) VALUES ($1, $2, $3, $4, $5)`,
-			r.ID, r.SessionID, string(r.State), r.CreatedAt.UTC().Format(audit.TimeFormat), string(body)); err != nil {
+		if _, err := b.exec(`INSERT INTO requests (id, session_id, state, mode, created_at, updated_at, expires_at, run_deadline, body)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			r.ID, r.SessionID, string(r.State), string(r.Mode), timeText(r.CreatedAt), timeText(r.UpdatedAt), timeText(r.ExpiresAt),
+			timeText(r.RunDeadline), string(body)); err != nil {
 			return fmt.Errorf("insert request: %w", err)
 		}
 		// The events are sealed again if the batch is retried alone.
@@ -584,21 +592,8 @@ func (s *Store) Request(ctx context.Context, id string) (*gateway.Request, error
 
 // Requests implements [gateway.Store].
 func (s *Store) Requests(ctx context.Context, f gateway.RequestFilter) ([]*gateway.Request, error) {
-	var where []string
-	var args []any
-	if f.State != "" {
-		args = append(args, string(f.State))
-		where = append(where, fmt.Sprintf("state = $%d", len(args)))
-	}
-	if f.SessionID != "" {
-		args = append(args, f.SessionID)
-		where = append(where, fmt.Sprintf("session_id = $%d", len(args)))
-	}
-	q := `SELECT body FROM requests`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY created_at, id"
+	where, args := requestWhere(f)
+	q := `SELECT body FROM requests` + where + " ORDER BY created_at, id"
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
@@ -621,6 +616,69 @@ func (s *Store) Requests(ctx context.Context, f gateway.RequestFilter) ([]*gatew
 	return out, nil
 }
 
+// timeText writes a time so that text order is time order; the zero time
+// is empty.
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(audit.TimeFormat)
+}
+
+func parseTime(s string) time.Time {
+	t, err := time.Parse(audit.TimeFormat, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// Summaries implements [gateway.Store].
+func (s *Store) Summaries(ctx context.Context, f gateway.RequestFilter) ([]gateway.RequestSummary, error) {
+	where, args := requestWhere(f)
+	q := `SELECT id, session_id, state, mode, created_at, updated_at, expires_at, run_deadline FROM requests` + where + " ORDER BY created_at, id"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	defer rows.Close()
+	out := []gateway.RequestSummary{}
+	for rows.Next() {
+		var r gateway.RequestSummary
+		var state, mode, created, updated, expires, deadline string
+		if err := rows.Scan(&r.ID, &r.SessionID, &state, &mode, &created, &updated, &expires, &deadline); err != nil {
+			return nil, fmt.Errorf("list requests: %w", err)
+		}
+		r.State, r.Mode = gateway.State(state), gateway.Mode(mode)
+		r.CreatedAt, r.UpdatedAt, r.ExpiresAt, r.RunDeadline = parseTime(created), parseTime(updated), parseTime(expires), parseTime(deadline)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	return out, nil
+}
+
+func requestWhere(f gateway.RequestFilter) (string, []any) {
+	var where []string
+	var args []any
+	if f.State != "" {
+		args = append(args, string(f.State))
+		where = append(where, fmt.Sprintf("state = $%d", len(args)))
+	}
+	if f.SessionID != "" {
+		args = append(args, f.SessionID)
+		where = append(where, fmt.Sprintf("session_id = $%d", len(args)))
+	}
+	if len(where) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
 // UpdateRequest implements [gateway.Store].
 func (s *Store) UpdateRequest(ctx context.Context, id string, fn func(*gateway.Request) ([]audit.Event, error)) (*gateway.Request, error) {
 	var out *gateway.Request
@@ -640,7 +698,8 @@ func (s *Store) UpdateRequest(ctx context.Context, id string, fn func(*gateway.R
 		if err != nil {
 			return callerError{fmt.Errorf("encode request: %w", err)}
 		}
-		if _, err := b.exec(`UPDATE requests SET state = $1, body = $2 WHERE id = $3`, string(r.State), string(body), id); err != nil {
+		if _, err := b.exec(`UPDATE requests SET state = $1, updated_at = $2, run_deadline = $3, body = $4 WHERE id = $5`,
+			string(r.State), timeText(r.UpdatedAt), timeText(r.RunDeadline), string(body), id); err != nil {
 			return fmt.Errorf("update request: %w", err)
 		}
 		for i := range evs {

@@ -205,6 +205,43 @@ func testRequests(t *testing.T, st gateway.Store) {
 			}
 		}
 	})
+
+	// After Filter, whose model is every request stored so far.
+	t.Run("Summaries", func(t *testing.T) {
+		r := newRequest("r-sum", "s1", gateway.Approved, base.Add(3*time.Minute))
+		r.Mode = gateway.Authorize
+		mustCreateRequest(t, st, r)
+		deadline := base.Add(10 * time.Minute)
+		if _, err := st.UpdateRequest(ctx, r.ID, func(r *gateway.Request) ([]audit.Event, error) {
+			r.State, r.RunDeadline, r.UpdatedAt = gateway.Executing, deadline, base.Add(4*time.Minute)
+			return nil, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Summaries(ctx, gateway.RequestFilter{State: gateway.Executing, SessionID: "s1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found *gateway.RequestSummary
+		for i := range got {
+			if got[i].ID == r.ID {
+				found = &got[i]
+			}
+			if got[i].State != gateway.Executing || got[i].SessionID != "s1" {
+				t.Errorf("filter let through %+v", got[i])
+			}
+		}
+		if found == nil {
+			t.Fatalf("r-sum not listed: %+v", got)
+		}
+		want := gateway.RequestSummary{ID: r.ID, SessionID: "s1", State: gateway.Executing, Mode: gateway.Authorize,
+			CreatedAt: r.CreatedAt, UpdatedAt: base.Add(4 * time.Minute), ExpiresAt: r.ExpiresAt, RunDeadline: deadline}
+		if !found.CreatedAt.Equal(want.CreatedAt) || !found.UpdatedAt.Equal(want.UpdatedAt) || !found.ExpiresAt.Equal(want.ExpiresAt) ||
+			!found.RunDeadline.Equal(want.RunDeadline) || found.Mode != want.Mode || found.State != want.State {
+			t.Errorf("summary %+v, want %+v", *found, want)
+		}
+	})
+
 }
 
 // wantRequests is the model of Requests: the matching requests, oldest first.
