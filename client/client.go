@@ -243,8 +243,11 @@ func (c *Client) Export(ctx context.Context, w io.Writer) error {
 	return c.do(ctx, http.MethodGet, "/v1/audit/events", nil, w)
 }
 
-// Verify asks the gateway to verify the trail's hash chain (admin token).
-func (c *Client) Verify(ctx context.Context) (*Verification, error) {
+// Verify asks the gateway to verify the trail's hash chain (admin token);
+// heads are "SEQ:HASH" values printed by earlier verifications, which
+// must still be on the chain.
+func (c *Client) Verify(ctx context.Context, heads ...string) (*Verification, error) {
 	var out Verification
-	return &out, c.do(ctx, http.MethodGet, "/v1/audit/verify", nil, &out)
+	q := url.Values{"head": heads}
+	return &out, c.do(ctx, http.MethodGet, "/v1/audit/verify?"+q.Encode(), nil, &out)
 }

@@ -17,12 +17,14 @@ type AuditCommand struct {
 
 const auditUsage = `Usage:
   gatehouse audit query [--session ID] [--request ID] [--type T] [--since T] [--json]
-  gatehouse audit verify
+  gatehouse audit verify [--head SEQ:HASH]...
   gatehouse audit export [--format jsonl]
 
 query prints matching events, oldest first (--since takes an RFC 3339 time
 or a duration back from now, such as 1h). verify recomputes the hash chain
-and exits 0 when it is intact, 1 naming the first bad event otherwise.
+and exits 0 when it is intact, 1 naming the first bad event otherwise; it
+prints the head (SEQ:HASH): keep it elsewhere and pass it back with --head,
+so that a trail rewritten together with its head is caught too.
 export writes the whole trail as JSON lines.
 `
 
@@ -38,6 +40,7 @@ func (c *AuditCommand) Run(ctx context.Context, args []string) error {
 	fs.Usage = func() { fmt.Fprint(c.m.Stderr, auditUsage); fs.PrintDefaults() }
 	var f client.AuditFilter
 	var since string
+	var heads stringList
 	asJSON := fs.Bool("json", false, "print JSON lines")
 	format := fs.String("format", "jsonl", "export format (jsonl)")
 	switch sub {
@@ -46,7 +49,9 @@ func (c *AuditCommand) Run(ctx context.Context, args []string) error {
 		fs.StringVar(&f.RequestID, "request", "", "only this request's events")
 		fs.StringVar(&f.Type, "type", "", "only events of this type, e.g. request.decided")
 		fs.StringVar(&since, "since", "", "only events since an RFC 3339 time or a duration ago (1h)")
-	case "verify", "export":
+	case "verify":
+		fs.Var(&heads, "head", "SEQ:HASH printed by an earlier verify, which must still be on the chain (repeatable)")
+	case "export":
 	case "-h", "--help", "help":
 		fmt.Fprint(c.m.Stdout, auditUsage)
 		return nil
@@ -80,7 +85,7 @@ func (c *AuditCommand) Run(ctx context.Context, args []string) error {
 	case "export":
 		return apiError(cl.Export(ctx, c.m.Stdout))
 	case "verify":
-		v, err := cl.Verify(ctx)
+		v, err := cl.Verify(ctx, heads...)
 		if err != nil {
 			return apiError(err)
 		}
@@ -88,7 +93,7 @@ func (c *AuditCommand) Run(ctx context.Context, args []string) error {
 			fmt.Fprintf(c.m.Stderr, "gatehouse: audit trail NOT intact: %s\n", v.Error)
 			return exitError{code: exitFailure}
 		}
-		fmt.Fprintf(c.m.Stdout, "audit trail intact: %d events, head %d %s\n", v.Events, v.HeadSeq, v.HeadHash)
+		fmt.Fprintf(c.m.Stdout, "audit trail intact: %d events, head %d:%s\n", v.Events, v.HeadSeq, v.HeadHash)
 		return nil
 	}
 	enc := json.NewEncoder(c.m.Stdout)

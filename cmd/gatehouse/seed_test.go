@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -160,7 +161,19 @@ func TestSeedScenario(t *testing.T) {
 			t.Errorf("%s: estimated_rows %s, decision %s; want unknown and not allowed", sql, rows(r.EstimatedRows), r.Decision)
 		}
 	}
-	if r := s.run(t, "", "audit", "verify"); r.code != 0 || !strings.Contains(r.stdout, "intact") {
+	r := s.run(t, "", "audit", "verify")
+	if r.code != 0 || !strings.Contains(r.stdout, "intact") {
 		t.Errorf("audit verify: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	head := regexp.MustCompile(`head (\d+:[0-9a-f]{64})`).FindStringSubmatch(r.stdout)
+	if head == nil {
+		t.Fatalf("audit verify printed no head: %q", r.stdout)
+	}
+	if r := s.run(t, "", "audit", "verify", "--head", head[1]); r.code != 0 {
+		t.Errorf("audit verify --head %s: %d %s", head[1], r.code, r.stderr)
+	}
+	forged := head[1][:len(head[1])-1] + map[bool]string{true: "1", false: "0"}[strings.HasSuffix(head[1], "0")]
+	if r := s.run(t, "", "audit", "verify", "--head", forged); r.code != 1 || !strings.Contains(r.stderr, "NOT intact") {
+		t.Errorf("audit verify with a head not on the chain: %d %s", r.code, r.stderr)
 	}
 }

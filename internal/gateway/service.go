@@ -259,13 +259,14 @@ type Verification struct {
 	Head   audit.Head
 }
 
-// Verify checks the whole trail's hash chain against its recorded head;
-// a broken chain is a *audit.ChainError naming the first bad event.
-func (s *Service) Verify(ctx context.Context, p *Principal) (Verification, error) {
+// Verify checks the whole trail's hash chain against its recorded head
+// and any heads recorded earlier; a broken chain is a *audit.ChainError
+// naming the first bad event.
+func (s *Service) Verify(ctx context.Context, p *Principal, known ...audit.Head) (Verification, error) {
 	if err := require(p, RoleAdmin); err != nil {
 		return Verification{}, err
 	}
-	return VerifyStore(ctx, s.store)
+	return VerifyStore(ctx, s.store, known...)
 }
 
 // VerifyStore verifies a store's trail: every event in order, then its
@@ -273,17 +274,37 @@ func (s *Service) Verify(ctx context.Context, p *Principal) (Verification, error
 // events: events appended meanwhile are not mistaken for tampering, while
 // events written around the gateway (after the head, or with the head
 // moved back) are reported.
-func VerifyStore(ctx context.Context, st Store) (Verification, error) {
+//
+// known are heads recorded earlier (printed by a previous verification,
+// kept outside the database): each must still be on the chain, which
+// catches a trail re-chained and given a new head by someone with write
+// access to the database.
+func VerifyStore(ctx context.Context, st Store, known ...audit.Head) (Verification, error) {
 	var out Verification
 	before, err := st.Head(ctx)
 	if err != nil {
 		return out, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	v := audit.NewVerifier()
-	err = st.Events(ctx, audit.Filter{}, func(e *audit.Event) error { return v.Check(e) })
+	err = st.Events(ctx, audit.Filter{}, func(e *audit.Event) error {
+		if err := v.Check(e); err != nil {
+			return err
+		}
+		for _, k := range known {
+			if k.Seq == e.Seq && k.Hash != e.Hash {
+				return &audit.ChainError{Seq: e.Seq, Reason: "the event's hash differs from the head recorded earlier (" + k.Hash + "): the trail was rewritten"}
+			}
+		}
+		return nil
+	})
 	out.Events = v.Count()
 	if err != nil {
 		return out, err
+	}
+	for _, k := range known {
+		if k.Seq > v.Count() {
+			return out, &audit.ChainError{Seq: v.Count() + 1, Reason: fmt.Sprintf("the trail ends at event %d, before the head recorded earlier (%d)", v.Count(), k.Seq)}
+		}
 	}
 	after, err := st.Head(ctx)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/client"
@@ -257,7 +258,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, p *gateway.Princ
 }
 
 func (s *Server) verify(w http.ResponseWriter, r *http.Request, p *gateway.Principal) error {
-	res, err := s.gw.Verify(r.Context(), p)
+	var known []audit.Head
+	for _, h := range r.URL.Query()["head"] {
+		seq, hash, ok := strings.Cut(h, ":")
+		n, err := strconv.ParseInt(seq, 10, 64)
+		if !ok || err != nil || n < 1 || len(hash) != 64 {
+			return fmt.Errorf("%w: head %q: want SEQ:HASH as printed by an earlier verify", gateway.ErrInvalid, h)
+		}
+		known = append(known, audit.Head{Seq: n, Hash: hash})
+	}
+	res, err := s.gw.Verify(r.Context(), p, known...)
 	var ce *audit.ChainError
 	switch {
 	case errors.As(err, &ce):

@@ -236,4 +236,28 @@ func TestTamperHeadRewritten(t *testing.T) {
 	if v.Head.Seq != head.Seq-1 {
 		t.Errorf("head after deletion = %+v, want seq %d", v.Head, head.Seq-1)
 	}
+	// The head kept outside catches it: the trail no longer reaches it.
+	_, err = gateway.VerifyStore(t.Context(), s, head)
+	var ce *audit.ChainError
+	if !errors.As(err, &ce) || ce.Seq != head.Seq {
+		t.Errorf("VerifyStore with the earlier head = %v, want a chain error at %d", err, head.Seq)
+	}
+	// An earlier head before the rewrite is still on the chain.
+	if _, err := gateway.VerifyStore(t.Context(), s, audit.Head{Seq: 5, Hash: eventHash(t, path, 5)}); err != nil {
+		t.Errorf("VerifyStore with an untouched earlier head: %v", err)
+	}
+}
+
+func eventHash(t *testing.T, path string, seq int64) string {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var h string
+	if err := db.QueryRowContext(t.Context(), `SELECT hash FROM events WHERE seq = $1`, seq).Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
