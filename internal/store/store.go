@@ -98,6 +98,8 @@ var schema = []string{
 		id TEXT PRIMARY KEY,
 		token_hash TEXT NOT NULL UNIQUE,
 		seq BIGINT NOT NULL DEFAULT 0,
+		expires_at TEXT NOT NULL,
+		ended_at TEXT NOT NULL,
 		body TEXT NOT NULL)`,
 	// The columns besides body are what listings and the sweeper read
 	// without decoding bodies (which hold up to 1 MiB of command).
@@ -282,7 +284,7 @@ func (s *Store) commitBatch(ops []*op) (results []error, changed []string, err e
 		return nil, nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	b := &batch{s: s, tx: tx, ctx: ctx, sessionSeq: map[string]int64{}}
+	b := &batch{s: s, tx: tx, ctx: ctx, sessions: map[string]*sessionRow{}}
 	if err := b.queryRow(`SELECT seq, hash FROM audit_head WHERE id = 1`+s.opts.ForUpdate).Scan(&b.head.Seq, &b.head.Hash); err != nil {
 		return nil, nil, fmt.Errorf("read audit head: %w", err)
 	}
@@ -307,8 +309,11 @@ func (s *Store) commitBatch(ops []*op) (results []error, changed []string, err e
 			return nil, nil, fmt.Errorf("write audit head: %w", err)
 		}
 	}
-	for id, seq := range b.sessionSeq {
-		if _, err := b.exec(`UPDATE sessions SET seq = $1 WHERE id = $2`, seq, id); err != nil {
+	for id, row := range b.sessions {
+		if row.seq == row.seqRead {
+			continue
+		}
+		if _, err := b.exec(`UPDATE sessions SET seq = $1 WHERE id = $2`, row.seq, id); err != nil {
 			return nil, nil, fmt.Errorf("number session events: %w", err)
 		}
 	}
@@ -337,12 +342,39 @@ func runOp(o *op, b *batch) (err error) {
 
 // batch is the state of one write transaction.
 type batch struct {
-	s          *Store
-	tx         *sql.Tx
-	ctx        context.Context
-	head       audit.Head
-	sessionSeq map[string]int64
-	changed    []string
+	s        *Store
+	tx       *sql.Tx
+	ctx      context.Context
+	head     audit.Head
+	sessions map[string]*sessionRow // read once per batch
+	changed  []string
+}
+
+// sessionRow is what a batch knows of a session: its event numbering and
+// whether it is active.
+type sessionRow struct {
+	seq, seqRead     int64
+	expires, endedAt time.Time
+}
+
+// session reads a session's row once per batch; gateway.ErrNotFound when
+// there is none.
+func (b *batch) session(id string) (*sessionRow, error) {
+	if row, ok := b.sessions[id]; ok {
+		return row, nil
+	}
+	var expires, ended string
+	row := &sessionRow{}
+	err := b.queryRow(`SELECT seq, expires_at, ended_at FROM sessions WHERE id = $1`+b.s.opts.ForUpdate, id).Scan(&row.seq, &expires, &ended)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gateway.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read session: %w", err)
+	}
+	row.seqRead, row.expires, row.endedAt = row.seq, parseTime(expires), parseTime(ended)
+	b.sessions[id] = row
+	return row, nil
 }
 
 // append seals and inserts events, extending the chain and numbering each
@@ -351,16 +383,12 @@ func (b *batch) append(evs []audit.Event) error {
 	for i := range evs {
 		e := &evs[i]
 		if e.SessionID != "" {
-			seq, ok := b.sessionSeq[e.SessionID]
-			if !ok {
-				err := b.queryRow(`SELECT seq FROM sessions WHERE id = $1`, e.SessionID).Scan(&seq)
-				if err != nil {
-					return fmt.Errorf("number session events: %w", err)
-				}
+			row, err := b.session(e.SessionID)
+			if err != nil {
+				return fmt.Errorf("number session events: %w", err)
 			}
-			seq++
-			b.sessionSeq[e.SessionID] = seq
-			e.SessionSeq = seq
+			row.seq++
+			e.SessionSeq = row.seq
 		}
 		if !audit.ValidData(e.Data) {
 			return fmt.Errorf("append audit event %s: data is not a JSON object", e.Type)
@@ -463,8 +491,8 @@ func (s *Store) CreateSession(ctx context.Context, sess *gateway.Session, ev aud
 		return fmt.Errorf("encode session: %w", err)
 	}
 	return s.write(ctx, func(b *batch) error {
-		if _, err := b.exec(`INSERT INTO sessions (id, token_hash, seq, body) VALUES ($1, $2, 0, $3)`,
-			sess.ID, sess.TokenHash, string(body)); err != nil {
+		if _, err := b.exec(`INSERT INTO sessions (id, token_hash, seq, expires_at, ended_at, body) VALUES ($1, $2, 0, $3, $4, $5)`,
+			sess.ID, sess.TokenHash, timeText(sess.ExpiresAt), timePtrText(sess.EndedAt), string(body)); err != nil {
 			return fmt.Errorf("insert session: %w", err)
 		}
 		ev.SessionID = sess.ID
@@ -518,8 +546,15 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*gateway.S
 		if err != nil {
 			return callerError{fmt.Errorf("encode session: %w", err)}
 		}
-		if _, err := b.exec(`UPDATE sessions SET body = $1 WHERE id = $2`, string(body), id); err != nil {
+		if _, err := b.exec(`UPDATE sessions SET body = $1, ended_at = $2, expires_at = $3 WHERE id = $4`,
+			string(body), timePtrText(sess.EndedAt), timeText(sess.ExpiresAt), id); err != nil {
 			return fmt.Errorf("update session: %w", err)
+		}
+		if row, ok := b.sessions[id]; ok {
+			row.expires = sess.ExpiresAt
+			if sess.EndedAt != nil {
+				row.endedAt = *sess.EndedAt
+			}
 		}
 		for i := range evs {
 			evs[i].SessionID = id
@@ -544,14 +579,14 @@ func (s *Store) CreateRequest(ctx context.Context, r *gateway.Request, evs []aud
 		// The session is checked in the transaction: a replica whose
 		// cache has not yet heard of the session's end cannot record a
 		// request for it.
-		sess, err := scanSession(b.queryRow(`SELECT body, token_hash, seq FROM sessions WHERE id = $1`+s.opts.ForUpdate, r.SessionID))
+		sess, err := b.session(r.SessionID)
 		if errors.Is(err, gateway.ErrNotFound) {
 			return callerError{fmt.Errorf("%w: no session %s", gateway.ErrConflict, r.SessionID)}
 		}
 		if err != nil {
 			return err
 		}
-		if !sess.Active(r.CreatedAt) {
+		if !sess.endedAt.IsZero() || !r.CreatedAt.Before(sess.expires) {
 			return callerError{fmt.Errorf("%w: session %s has ended or expired", gateway.ErrConflict, r.SessionID)}
 		}
 		if _, err := b.exec(`INSERT INTO requests (id, session_id, state, mode, created_at, updated_at, expires_at, run_deadline, body)
@@ -623,6 +658,13 @@ func timeText(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(audit.TimeFormat)
+}
+
+func timePtrText(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return timeText(*t)
 }
 
 func parseTime(s string) time.Time {
