@@ -64,6 +64,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
+	if err := cfg.CheckLayout(); err != nil {
+		return fmt.Errorf("%w\n(serve from a project directory, or give a config whose data_dir is outside every shell workdir)", err)
+	}
 	log := c.m.logger()
 	gw, st, closeTargets, err := c.m.buildGateway(ctx, cfg, log)
 	if err != nil {

@@ -24,9 +24,10 @@ func (m *Main) loadConfig(path string) (*config.Config, error) {
 		}
 		c := config.Default(wd)
 		// The defaults' shell target works in the current directory, so
-		// the gateway's data (its tokens) must live elsewhere.
+		// the gateway's data (its tokens) must live elsewhere; serve
+		// checks that it does.
 		c.DataDir = m.stateDir(wd)
-		return c, c.CheckLayout()
+		return c, nil
 	}
 	return config.Load(path)
 }

@@ -47,8 +47,9 @@ type dml struct {
 // why.
 //
 // When the planned total is at most exactBelow and every DML statement is a
-// plain DELETE or UPDATE of one table without a WITH clause, whose WHERE,
-// USING and FROM call only side-effect-free built-in functions, Estimate
+// plain DELETE or UPDATE of one table without a WITH clause, a USING or
+// FROM list or a subquery, whose WHERE calls only side-effect-free
+// built-in functions, Estimate
 // counts the rows exactly with the statement's own WHERE, in the same
 // transaction with a 2 second timeout; if the count fails it keeps the
 // planned estimate.

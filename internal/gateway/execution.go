@@ -36,8 +36,10 @@ type Executor interface {
 	MaxRun() time.Duration
 }
 
-// runMargin is added to an executor's longest run for the run deadline.
-const runMargin = time.Minute
+// runMargin is added to an executor's longest run for the run deadline;
+// it covers recording the outcome too (retried for minutes when the store
+// is unavailable).
+const runMargin = 10 * time.Minute
 
 // ShellExecutor runs a shell target's commands.
 type ShellExecutor struct {
@@ -120,6 +122,12 @@ func (e *PostgresExecutor) Estimate(ctx context.Context, command string, d *engi
 		return Estimate{}
 	}
 	est := e.DB.Estimate(ctx, command, e.ExactBelow)
+	if est.Rows != nil && *est.Rows == 0 && !est.Exact {
+		// Writes, but no DML statement to plan (a function, setval,
+		// lo_unlink in a SELECT): unknown, never 0. A planned DML
+		// statement is never estimated at 0 rows.
+		return Estimate{Attempted: true, Note: "the rows this statement changes cannot be estimated"}
+	}
 	return Estimate{Attempted: true, Rows: est.Rows, Exact: est.Exact, Note: est.Error}
 }
 

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -569,5 +571,29 @@ func TestAStartingGatewayLeavesAPeersRunAlone(t *testing.T) {
 	f.Close()
 	if got := e.wait(t, agent, r.ID); got.State != gateway.Executed {
 		t.Errorf("state %s %q", got.State, got.Reason)
+	}
+}
+
+// TestPendingCapHoldsUnderConcurrency: many submissions at once from one
+// session admit no more than the cap.
+func TestPendingCapHoldsUnderConcurrency(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config, st gateway.Store) gateway.Store { c.MaxPending = 5; return st })
+	agent, _ := e.agent(t, "work:write")
+	var wg sync.WaitGroup
+	var admitted atomic.Int32
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.gw.Submit(context.Background(), agent, gateway.SubmitArgs{Target: "work", Command: fmt.Sprintf("rm -rf b%d", i)}); err == nil {
+				admitted.Add(1)
+			} else if !errors.Is(err, gateway.ErrTooMany) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := admitted.Load(); n != 5 {
+		t.Errorf("%d pending reviews admitted, want 5", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -97,7 +98,12 @@ func (s *Service) Submit(ctx context.Context, p *Principal, a SubmitArgs) (*Requ
 	}
 	if d.Decision == policy.Review {
 		// Each pending review costs reviewers' attention and the
-		// gateway's memory; an agent flooding the queue is stopped.
+		// gateway's memory; an agent flooding the queue is stopped. The
+		// count and the create are one step per session in this gateway
+		// (replicas sharing a store can each admit up to the cap).
+		mu := &s.pendingLocks[fnv32(sess.ID)%uint32(len(s.pendingLocks))]
+		mu.Lock()
+		defer mu.Unlock()
 		pending, err := s.store.Summaries(ctx, RequestFilter{State: PendingReview, SessionID: sess.ID, Limit: s.cfg.MaxPending})
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -149,6 +155,12 @@ func (s *Service) Submit(ctx context.Context, p *Principal, a SubmitArgs) (*Requ
 		}
 	}
 	return r, nil
+}
+
+func fnv32(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
 }
 
 func decidedData(r *Request) map[string]any {

@@ -99,12 +99,13 @@ type Service struct {
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
-	hub      *hub
-	sessions *sessionCache
-	stop     context.CancelFunc // ends what Start started and the executions
-	stopped  <-chan struct{}    // closed by stop
-	running  sync.WaitGroup
-	wake     chan struct{} // tells the expiry sweeper a new pending request exists
+	hub          *hub
+	sessions     *sessionCache
+	pendingLocks [64]sync.Mutex     // by session: the pending-review count and the create, one at a time
+	stop         context.CancelFunc // ends what Start started and the executions
+	stopped      <-chan struct{}    // closed by stop
+	running      sync.WaitGroup
+	wake         chan struct{} // tells the expiry sweeper a new pending request exists
 }
 
 // New returns a service. Start must be called before it is used.

@@ -160,9 +160,14 @@ func (a *Analyzer) AnalyzeContext(ctx context.Context, src, workdir string) ([]a
 	return w.units, nil
 }
 
-// walkers read whole directory trees without a recursive option.
-var walkers = map[string]bool{"find": true, "tar": true, "bsdtar": true, "rsync": true, "zip": true, "7z": true, "rg": true,
-	"ag": true, "fd": true, "fdfind": true, "tree": true, "du": true, "cpio": true, "scp": true, "git": true}
+// walkers read the contents of whole directory trees without a recursive
+// option. Listing names (find, du, tree, ls -R) reads no contents.
+var walkers = map[string]bool{"tar": true, "bsdtar": true, "rsync": true, "zip": true, "7z": true, "rg": true,
+	"ag": true, "ack": true, "cpio": true, "scp": true, "git": true, "diff": true}
+
+// listers walk trees for names and sizes; only when they do more (delete,
+// run commands) does their walk reach the gateway's files.
+var listers = map[string]bool{"find": true, "du": true, "tree": true, "ls": true, "fd": true, "fdfind": true}
 
 // markGatewayWalks makes a directory holding the gateway's own files of
 // class gateway in the units that walk it (recursive options, or programs
@@ -175,6 +180,9 @@ func (w *walker) markGatewayWalks() {
 		u := &w.units[i]
 		if !u.Scopes.Has(analysis.Recursive) && !walkers[u.Program] {
 			continue
+		}
+		if listers[u.Program] && u.Effects == analysis.Effects(analysis.Read) {
+			continue // names and sizes, not contents
 		}
 		for j := range u.Paths {
 			if w.holdsGateway[u.Paths[j].Value] {

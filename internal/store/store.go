@@ -82,9 +82,10 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 256
 	}
-	for _, stmt := range schema {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("create schema: %w", err)
+	if err := migrate(ctx, db); err != nil {
+		// Another gateway may have created the schema at the same moment.
+		if err2 := migrate(ctx, db); err2 != nil {
+			return nil, err
 		}
 	}
 	s := &Store{db: db, opts: opts, ops: make(chan *op, 1024), quit: make(chan struct{}), done: make(chan struct{}),
@@ -93,7 +94,49 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// SchemaVersion is the version of the schema this code writes. A database
+// of a newer version is refused, an older one migrated (none exist yet).
+const SchemaVersion = 1
+
+// ErrSchema is returned for a database this version cannot use.
+var ErrSchema = errors.New("incompatible database schema")
+
+// migrate creates the schema in an empty database and checks the version
+// of an existing one.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var version int
+	err := db.QueryRowContext(ctx, `SELECT version FROM gatehouse_schema`).Scan(&version)
+	switch {
+	case err == nil && version == SchemaVersion:
+		return nil
+	case err == nil:
+		return fmt.Errorf("%w: the database has schema version %d and this gatehouse knows %d; use a gatehouse at least as new as the one that wrote it", ErrSchema, version, SchemaVersion)
+	}
+	var one int
+	if err := db.QueryRowContext(ctx, `SELECT 1 FROM requests LIMIT 1`).Scan(&one); err == nil || errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: the database has gatehouse tables but no schema version (a development build wrote it); move it aside and start afresh", ErrSchema)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	for _, stmt := range schema {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("create schema: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO gatehouse_schema (version) VALUES ($1)`, SchemaVersion); err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	return nil
+}
+
 var schema = []string{
+	`CREATE TABLE gatehouse_schema (version INTEGER NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS sessions (
 		id TEXT PRIMARY KEY,
 		token_hash TEXT NOT NULL UNIQUE,
@@ -153,10 +196,10 @@ func (s *Store) Close() error {
 	for _, st := range s.stmts {
 		errs = append(errs, st.Close())
 	}
+	errs = append(errs, s.db.Close())
 	if s.opts.Close != nil {
 		errs = append(errs, s.opts.Close())
 	}
-	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)
 }
 

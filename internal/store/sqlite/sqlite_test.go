@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,5 +144,48 @@ func TestReopen(t *testing.T) {
 	}
 	if v, err := gateway.VerifyStore(ctx, s); err != nil || v.Events != before.Seq+1 {
 		t.Errorf("VerifyStore after appending to the reopened trail = %+v, %v", v, err)
+	}
+}
+
+// TestOneGatewayPerDataDir: a data dir in use cannot be opened again
+// until it is closed.
+func TestOneGatewayPerDataDir(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := sqlite.Open(ctx, dir); !errors.Is(err, sqlite.ErrLocked) {
+		if b != nil {
+			b.Close()
+		}
+		t.Fatalf("second Open: %v, want ErrLocked", err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	b.Close()
+}
+
+// TestSchemaVersion: a database written by a newer gatehouse is refused,
+// with a message that says so.
+func TestSchemaVersion(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "g.db")
+	s, err := sqlite.OpenFile(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, `UPDATE gatehouse_schema SET version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := sqlite.OpenFile(ctx, path); !errors.Is(err, store.ErrSchema) || !strings.Contains(err.Error(), "version 99") {
+		t.Errorf("open a newer database: %v", err)
 	}
 }
