@@ -68,6 +68,15 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w\n(serve from a project directory, or give a config whose data_dir is outside every shell workdir)", err)
 	}
 	log := c.m.logger()
+	if err := harden(); err != nil {
+		return fmt.Errorf("make the gateway's process non-dumpable: %w", err)
+	}
+	for _, name := range cfg.TargetNames() {
+		if t := cfg.Targets[name]; t.Kind == "shell" && t.RunAs == "" {
+			log.Warn("shell target runs commands as the gateway's own user; its files are denied by path, but set run_as to keep approved commands away from them",
+				"target", name)
+		}
+	}
 	gw, st, closeTargets, err := c.m.buildGateway(ctx, cfg, log)
 	if err != nil {
 		return err

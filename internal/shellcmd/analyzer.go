@@ -142,6 +142,7 @@ func (a *Analyzer) AnalyzeContext(ctx context.Context, src, workdir string) ([]a
 		shopts:       map[string]bool{},
 		readonly:     map[string]bool{},
 		holdsGateway: map[string]bool{},
+		dirs:         map[int]string{},
 		funcAlts:     map[string][]*syntax.FuncDecl{},
 	}
 	if workdir == "" {
@@ -173,7 +174,7 @@ var listers = map[string]bool{"find": true, "du": true, "tree": true, "ls": true
 // class gateway in the units that walk it (recursive options, or programs
 // that walk trees).
 func (w *walker) markGatewayWalks() {
-	if len(w.holdsGateway) == 0 {
+	if len(w.a.protected) == 0 {
 		return
 	}
 	for i := range w.units {
@@ -188,6 +189,13 @@ func (w *walker) markGatewayWalks() {
 			if w.holdsGateway[u.Paths[j].Value] {
 				u.Paths[j].Class = analysis.GatewayPath
 			}
+		}
+		// rg, git add -A, grep -r PATTERN: with no path, the walk starts
+		// in the working directory. (Whether a word is the pattern or a
+		// path is not always known, so a walk there with paths counts
+		// too: strict only where the gateway's files are.)
+		if dir, ok := w.dirs[i]; ok && w.holdsProtected(dir) {
+			u.AddPath(analysis.Path{Value: ".", Class: analysis.GatewayPath, Access: analysis.AccessRead})
 		}
 	}
 }

@@ -815,7 +815,9 @@ func (w *walker) finishUnit(sc *scope, u *analysis.Unit, args []arg) {
 			}
 		}
 	}
-	w.add(u)
+	if n := len(w.units); w.add(u) != u && sc.cwdKnown {
+		w.dirs[n] = sc.cwd // for walks of the implicit current directory
+	}
 }
 
 // makeVarRE matches a make variable name on the command line.

@@ -48,8 +48,24 @@ func handleTar(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed, a
 		if hasArchive {
 			w.operand(sc, u, OperandWrite, archive)
 		}
+		_, hasDir := ps.value("-C", "--directory")
 		for _, a := range ps.operands {
+			// tar -C DIR reads relative names from DIR.
+			if hasDir && !strings.HasPrefix(a.s, "/") && !strings.HasPrefix(a.s, "~") {
+				if dest.dynamic {
+					a.dynamic = true
+				}
+				a.s, a.raw = path.Join(dest.s, a.s), path.Join(dest.raw, a.raw)
+			}
 			w.operand(sc, u, OperandRead, a)
+		}
+		// Names listed in a file are read from wherever they point.
+		for _, o := range ps.opts {
+			if o.name == "-T" || o.name == "--files-from" {
+				u.Effects = u.Effects.With(analysis.Unknown)
+				u.AddFinding(analysis.FindingDynamicPath, "tar "+o.name+" reads the names to archive from a file")
+				w.operand(sc, u, OperandRead, o.val)
+			}
 		}
 	case 'x':
 		u.Effects = u.Effects.With(analysis.LocalWrite)

@@ -41,6 +41,11 @@ func handleSQLClient(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *par
 			u.Scopes = u.Scopes.With(analysis.Production)
 		}
 	}
+	if cl.SQLOperand > 1 && len(ops) > 0 && !strings.Contains(ops[0].s, "://") {
+		// sqlite3 DB SQL: the first operand is a database file, read
+		// (and written, if the SQL writes) whole.
+		w.operand(sc, u, OperandRead, ops[0])
+	}
 	if cl.SQLOperand > 0 && len(ops) >= cl.SQLOperand {
 		given = true
 		texts = append(texts, ops[cl.SQLOperand-1:]...)

@@ -109,6 +109,27 @@ func procLink(sc *scope, v string) (string, bool) {
 	return v, true
 }
 
+// procWindows are the /proc entries through which a process's files,
+// memory and environment can be reached.
+var procWindows = map[string]bool{"root": true, "cwd": true, "fd": true, "environ": true, "mem": true,
+	"map_files": true, "task": true}
+
+// otherProcess says whether p goes through another process's /proc
+// window: a pid that is not "self" (a number, a variable such as $PPID,
+// a glob) followed by root, cwd, fd, environ, mem, map_files or task.
+func otherProcess(p string) bool {
+	rest, ok := strings.CutPrefix(p, "/proc/")
+	if !ok {
+		return false
+	}
+	pid, tail, ok := strings.Cut(rest, "/")
+	if !ok || pid == "self" || pid == "thread-self" {
+		return false
+	}
+	entry, _, _ := strings.Cut(tail, "/")
+	return procWindows[entry] || strings.ContainsAny(entry, "*?[") || strings.Contains(entry, dyn)
+}
+
 func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
@@ -135,7 +156,15 @@ func (w *walker) classifyPath(sc *scope, a arg) (string, analysis.PathClass) {
 	if !a.dynamic && !a.glob && pseudoPath(a.s) {
 		return shown, analysis.UnknownPath
 	}
+	if otherProcess(a.s) {
+		// Another process's root, cwd, open files, memory or environment:
+		// any process, the gateway (the command's parent) included.
+		return shown, analysis.GatewayPath
+	}
 	p, ok := resolvePath(sc, a)
+	if ok && otherProcess(p) {
+		return shown, analysis.GatewayPath
+	}
 	if !ok {
 		// Even without a location, some names are secrets wherever they are.
 		if !a.dynamic && secretName(path.Base(a.s)) {
@@ -166,9 +195,12 @@ func (w *walker) classifyPath(sc *scope, a arg) (string, analysis.PathClass) {
 			c = max(c, w.classifyClean(alt))
 		}
 	}
-	if t, ok := w.links[p]; ok {
-		// A link made earlier in this command line: judge where it points.
-		c = max(c, w.classifyClean(t))
+	for l, t := range w.links {
+		// A link made earlier in this command line, or a path through
+		// one: judge where it points.
+		if under(p, l) {
+			c = max(c, w.classifyClean(cleanPath(t+strings.TrimPrefix(p, l))))
+		}
 	}
 	if a.dynamic && c != analysis.Secret && c != analysis.Root && c != analysis.System && c != analysis.Device {
 		// A run-time suffix can climb out with "..": only a sensitive

@@ -17,6 +17,7 @@ import (
 type walker struct {
 	a            *Analyzer
 	holdsGateway map[string]bool // paths shown that are directories holding a protected path
+	dirs         map[int]string  // unit index → its working directory, when known
 	ctx          context.Context
 	kb           *Knowledge
 	workdir      string
