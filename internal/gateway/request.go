@@ -444,9 +444,7 @@ func (s *Service) Wait(ctx context.Context, p *Principal, id string, timeout tim
 		}
 		var expiry <-chan time.Time
 		if r.State == PendingReview {
-			t := time.NewTimer(r.ExpiresAt.Sub(s.Now()))
-			defer t.Stop()
-			expiry = t.C
+			expiry = time.After(r.ExpiresAt.Sub(s.Now())) // collected once it fires or is dropped (Go 1.23+)
 		}
 		select {
 		case <-ch:
