@@ -597,3 +597,36 @@ func TestPendingCapHoldsUnderConcurrency(t *testing.T) {
 		t.Errorf("%d pending reviews admitted, want 5", n)
 	}
 }
+
+// TestWaitsPerSessionAreCapped: one session cannot hold more than 32
+// long-polls at once.
+func TestWaitsPerSessionAreCapped(t *testing.T) {
+	e := newEnv(t, nil)
+	agent, _ := e.agent(t, "work:write")
+	r := e.submit(t, agent, "work", "rm -rf build")
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	refused := make(chan struct{}, 40)
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.gw.Wait(ctx, agent, r.ID, time.Minute); errors.Is(err, gateway.ErrTooMany) {
+				refused <- struct{}{}
+			}
+		}()
+	}
+	// The refused return at once; the others wait until cancelled.
+	for i := range 8 {
+		select {
+		case <-refused:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("only %d waits refused", i)
+		}
+	}
+	cancel()
+	wg.Wait()
+	if n := len(refused); n != 0 {
+		t.Errorf("%d more waits refused, want 8 in all", n)
+	}
+}

@@ -48,3 +48,31 @@ func (h *hub) notify(id string) {
 	}
 	wake(h.subs[id])
 }
+
+// maxWaitsPerSession caps the long-polls one session holds open at once.
+const maxWaitsPerSession = 32
+
+// waitCounter counts the open waits of each session.
+type waitCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *waitCounter) acquire(session string) (release func(), ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	if c.n[session] >= maxWaitsPerSession {
+		return nil, false
+	}
+	c.n[session]++
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.n[session]--; c.n[session] == 0 {
+			delete(c.n, session)
+		}
+	}, true
+}

@@ -430,6 +430,14 @@ func Done(r *Request) bool {
 // when timeout passes or ctx ends. It never polls: it wakes on the
 // store's change notifications and at the review's expiry.
 func (s *Service) Wait(ctx context.Context, p *Principal, id string, timeout time.Duration) (*Request, error) {
+	if p != nil && p.Role == RoleAgent {
+		// Each wait holds a connection and a goroutine for up to a minute.
+		release, ok := s.waits.acquire(p.Session.ID)
+		if !ok {
+			return nil, fmt.Errorf("%w: this session already has %d waits open", ErrTooMany, maxWaitsPerSession)
+		}
+		defer release()
+	}
 	ch, unsubscribe := s.hub.subscribe(id)
 	defer unsubscribe()
 	deadline := time.NewTimer(timeout)

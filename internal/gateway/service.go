@@ -100,6 +100,7 @@ type Service struct {
 	Now func() time.Time
 
 	hub          *hub
+	waits        waitCounter
 	sessions     *sessionCache
 	pendingLocks [64]sync.Mutex     // by session: the pending-review count and the create, one at a time
 	stop         context.CancelFunc // ends what Start started and the executions
