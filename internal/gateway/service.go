@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -179,9 +180,13 @@ func NewToken(prefix string) string {
 	return prefix + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// newID returns an id that sorts by creation time (48 bits of
+// milliseconds, then 64 random bits), so that the store's indexes grow at
+// their end instead of at random pages.
 func newID(prefix string) string {
-	var b [12]byte
-	rand.Read(b[:])
+	var b [14]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	rand.Read(b[6:])
 	return prefix + hex.EncodeToString(b[:])
 }
 
