@@ -170,7 +170,7 @@ func (s *Service) startRun(id string) {
 // transaction), runs it and records the outcome.
 func (s *Service) run(ctx context.Context, id string) {
 	log := s.log.With("request", id)
-	now := s.Now().UTC().Truncate(time.Microsecond)
+	now := s.now().UTC().Truncate(time.Microsecond)
 	maxRun := time.Duration(0)
 	r, err := s.store.UpdateRequest(ctx, id, func(r *Request) ([]audit.Event, error) {
 		if r.State != Approved || r.Mode != Execute {
@@ -207,7 +207,7 @@ func (s *Service) run(ctx context.Context, id string) {
 	// The session is read once the claim is committed, so that an end
 	// committed before the claim is seen (and one after it finds the
 	// request executing, as it is).
-	if sess, err := s.store.SessionByID(ctx, r.SessionID); err != nil || !sess.Active(s.Now()) {
+	if sess, err := s.store.SessionByID(ctx, r.SessionID); err != nil || !sess.Active(s.now()) {
 		if _, err := s.finish(context.WithoutCancel(ctx), id, Executing, Failed, "gateway", "the session ended before the request could run"); err != nil {
 			log.Error("record refusal", "error", err)
 		}
@@ -223,7 +223,7 @@ func (s *Service) run(ctx context.Context, id string) {
 			res = &execute.Result{Error: err.Error()}
 		}
 	}
-	end := s.Now().UTC().Truncate(time.Microsecond)
+	end := s.now().UTC().Truncate(time.Microsecond)
 	// The outcome is recorded even when the service is stopping, and
 	// again after a failure (the store may be down for a moment): a
 	// request left executing would read as still running.

@@ -630,3 +630,46 @@ func TestWaitsPerSessionAreCapped(t *testing.T) {
 		t.Errorf("%d more waits refused, want 8 in all", n)
 	}
 }
+
+// TestSessionsExpire: past its TTL a session's token no longer works, and
+// nothing can be recorded for it.
+func TestSessionsExpire(t *testing.T) {
+	var skew atomic.Int64
+	e := newEnv(t, func(c *gateway.Config, st gateway.Store) gateway.Store {
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+		return st
+	})
+	agent, token := e.agent(t, "work:write")
+	skew.Store(int64(2 * time.Hour)) // the default TTL is 1h
+	if _, err := e.gw.Authenticate(context.Background(), token); !errors.Is(err, gateway.ErrUnauthorized) {
+		t.Errorf("expired session authenticated: %v", err)
+	}
+	// A principal obtained before the expiry cannot record anything after it.
+	if _, err := e.gw.Submit(context.Background(), agent, gateway.SubmitArgs{Target: "work", Command: "ls"}); !errors.Is(err, gateway.ErrUnauthorized) {
+		t.Errorf("submit after expiry: %v", err)
+	}
+}
+
+// TestClockChangesDoNotBreakTheTrail: the trail's order is its sequence
+// numbers; a clock that jumps back does not make verification fail.
+func TestClockChangesDoNotBreakTheTrail(t *testing.T) {
+	var skew atomic.Int64
+	e := newEnv(t, func(c *gateway.Config, st gateway.Store) gateway.Store {
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+		return st
+	})
+	agent, _ := e.agent(t, "work:write")
+	e.submit(t, agent, "work", "ls")
+	skew.Store(int64(-30 * time.Minute))
+	r := e.submit(t, agent, "work", "rm -rf build")
+	if _, err := e.gw.Vote(context.Background(), e.alice, r.ID, gateway.VoteArgs{Approve: false, Reason: "no"}); err != nil {
+		t.Fatal(err)
+	}
+	evs := e.events(t, audit.Filter{})
+	if len(evs) < 6 || !evs[len(evs)-1].Time.Before(evs[1].Time) {
+		t.Fatalf("the clock change is not in the trail: %d events", len(evs))
+	}
+	if _, err := gateway.VerifyStore(context.Background(), e.store); err != nil {
+		t.Errorf("verify after a clock change: %v", err)
+	}
+}

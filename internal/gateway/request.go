@@ -112,7 +112,7 @@ func (s *Service) Submit(ctx context.Context, p *Principal, a SubmitArgs) (*Requ
 			return nil, fmt.Errorf("%w: this session already has %d requests waiting for review; wait for their decisions", ErrTooMany, len(pending))
 		}
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
+	now := s.now().UTC().Truncate(time.Microsecond)
 	r := &Request{ID: newID("req_"), SessionID: sess.ID, Agent: sess.Agent, Target: t.Name, Kind: kind, Command: a.Command,
 		CommandHash: CommandHash(kind, t.Name, a.Command), Mode: mode, Decision: *d, Votes: []Vote{},
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.ReviewExpiry)}
@@ -276,7 +276,7 @@ func (s *Service) Vote(ctx context.Context, p *Principal, id string, a VoteArgs)
 	case !utf8.ValidString(reason) || strings.ContainsRune(reason, 0):
 		return nil, fmt.Errorf("%w: reason is not valid UTF-8 text", ErrInvalid)
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
+	now := s.now().UTC().Truncate(time.Microsecond)
 	var expired bool
 	r, err := s.store.UpdateRequest(ctx, id, func(r *Request) ([]audit.Event, error) {
 		if r.State != PendingReview {
@@ -354,7 +354,7 @@ func expire(r *Request, now time.Time) ([]audit.Event, error) {
 // finish moves a request from one state to an end state with a reason;
 // ErrConflict if it is no longer in from.
 func (s *Service) finish(ctx context.Context, id string, from, to State, actor, reason string) (*Request, error) {
-	now := s.Now().UTC().Truncate(time.Microsecond)
+	now := s.now().UTC().Truncate(time.Microsecond)
 	return s.store.UpdateRequest(ctx, id, func(r *Request) ([]audit.Event, error) {
 		if r.State != from {
 			return nil, fmt.Errorf("%w: request %s is %s", ErrConflict, r.ID, r.State)
@@ -391,7 +391,7 @@ func (s *Service) Report(ctx context.Context, p *Principal, id string, o Outcome
 		o.Output = strings.ToValidUTF8(o.Output[:64<<10], "") + "\n[output truncated]"
 	}
 	o.Output, o.Error = strings.ToValidUTF8(o.Output, "\uFFFD"), strings.ToValidUTF8(o.Error, "\uFFFD")
-	now := s.Now().UTC().Truncate(time.Microsecond)
+	now := s.now().UTC().Truncate(time.Microsecond)
 	r, err := s.store.UpdateRequest(ctx, id, func(r *Request) ([]audit.Event, error) {
 		if r.SessionID != p.Session.ID {
 			return nil, fmt.Errorf("%w: no request %q", ErrNotFound, id)
@@ -452,7 +452,7 @@ func (s *Service) Wait(ctx context.Context, p *Principal, id string, timeout tim
 		}
 		var expiry <-chan time.Time
 		if r.State == PendingReview {
-			expiry = time.After(r.ExpiresAt.Sub(s.Now())) // collected once it fires or is dropped (Go 1.23+)
+			expiry = time.After(r.ExpiresAt.Sub(s.now())) // collected once it fires or is dropped (Go 1.23+)
 		}
 		select {
 		case <-ch:
@@ -501,7 +501,7 @@ func (s *Service) sweepOnce(ctx context.Context) time.Duration {
 			s.log.Warn(what, "error", err)
 		}
 	}
-	now := s.Now()
+	now := s.now()
 	pending, err := s.store.Summaries(ctx, RequestFilter{State: PendingReview})
 	warn("list pending requests", err)
 	for _, r := range pending {

@@ -88,6 +88,8 @@ type Config struct {
 	// MaxPending caps the requests one session may have waiting for
 	// review at once; 0: 50.
 	MaxPending int
+	// Now is the clock; nil: time.Now. Tests pass their own.
+	Now func() time.Time
 }
 
 // Service is the gateway. It is safe for concurrent use.
@@ -97,8 +99,7 @@ type Service struct {
 	store  Store
 	log    *slog.Logger
 
-	// Now is the clock; tests replace it.
-	Now func() time.Time
+	now func() time.Time // Config.Now
 
 	hub          *hub
 	waits        waitCounter
@@ -125,7 +126,10 @@ func New(cfg Config, eng *engine.Engine, store Store, log *slog.Logger) *Service
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = 50
 	}
-	return &Service{cfg: cfg, engine: eng, store: store, log: log.With("component", "gateway"), Now: time.Now,
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg, engine: eng, store: store, log: log.With("component", "gateway"), now: cfg.Now,
 		hub: newHub(), sessions: newSessionCache(), wake: make(chan struct{}, 1)}
 }
 
@@ -219,11 +223,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
-		if sess.Active(s.Now()) {
+		if sess.Active(s.now()) {
 			s.sessions.put(sess, gen)
 		}
 	}
-	if !sess.Active(s.Now()) {
+	if !sess.Active(s.now()) {
 		return nil, fmt.Errorf("%w (session %s has ended or expired)", ErrUnauthorized, sess.ID)
 	}
 	return &Principal{Role: RoleAgent, Name: sess.Agent, Session: sess}, nil

@@ -74,7 +74,7 @@ func (s *Service) StartSession(ctx context.Context, p *Principal, a StartArgs) (
 	if ttl < 0 || ttl > s.cfg.MaxSessionTTL {
 		return nil, "", fmt.Errorf("%w: ttl %s: want a positive duration of at most %s (the configured maximum)", ErrInvalid, a.TTL, s.cfg.MaxSessionTTL)
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
+	now := s.now().UTC().Truncate(time.Microsecond)
 	token := NewToken(SessionTokenPrefix)
 	sess := &Session{ID: newID(sessionIDPrefix), Agent: a.Agent, Grants: grants, TokenHash: HashToken(token), CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	ev, err := audit.New(audit.SessionStarted, p.Actor(), map[string]any{
@@ -113,7 +113,7 @@ func (s *Service) EndSession(ctx context.Context, p *Principal, id string) (*Ses
 	if err := require(p, RoleAdmin); err != nil {
 		return nil, err
 	}
-	now := s.Now().UTC()
+	now := s.now().UTC()
 	sess, err := s.store.UpdateSession(ctx, id, func(sess *Session) ([]audit.Event, error) {
 		if sess.EndedAt != nil {
 			return nil, nil
