@@ -343,6 +343,28 @@ func TestProtectedFiles(t *testing.T) {
 		{"cd /var/lib && rg token", true},
 		{"cd /var/lib && git init -q && git add -A", true},
 		{"ln -s /var/lib l && cat l/gatehouse/admin.token", true},
+		// A third round: ~ and /dev/fd climbing out, POSIX classes,
+		// globstar, file-valued options, aliases, listing elsewhere.
+		{"cat ~/../../var/lib/gatehouse/admin.token", false}, // unknown place: reviewed, not allowed
+		{"cat /dev/fd/../../../var/lib/gatehouse/admin.token", true},
+		{"cat /proc/self/fd/../../../var/lib/gatehouse/admin.token", false}, // unknown: reviewed
+		{"cat /var/lib/[[:alpha:]]atehouse/admin.token", true},
+		{"shopt -s globstar; cat /var/**/admin.token", true},
+		{"shopt -s extglob; cat /var/lib/@(gatehouse)/admin.token", false}, // unknown: reviewed
+		{"grep --file=/var/lib/gatehouse/admin.token README.md", true},
+		{"grep -f/var/lib/gatehouse/admin.token x", true},
+		{"sort --files0-from=/var/lib/gatehouse/admin.token", true},
+		{"xargs -a /var/lib/gatehouse/admin.token echo", true},
+		{"jq -n --rawfile t /etc/gatehouse/alice.token '$t'", true},
+		{"rsync --password-file=/etc/gatehouse/alice.token rsync://h/x /tmp", true},
+		{"gpg --store -o - /var/lib/gatehouse/admin.token", true},
+		{"7za a /tmp/x.7z /var/lib", true},
+		{"ag -r tok /var/lib", true},
+		{"sqlite3 file:/var/lib/gatehouse/gatehouse.db .dump", true},
+		{"sqlite3 'file:///var/lib/gatehouse/gatehouse.db?immutable=1' 'select 1'", true},
+		{"cd /var/lib/gatehouse && cat $(ls)", false},      // names from elsewhere: reviewed
+		{"cd /var/lib/gatehouse && ls | xargs cat", false}, // names from elsewhere: reviewed
+		{"ls | xargs cat", false},
 		{"cat /proc/self/status", false},
 		{"cat /proc/1234/status", false},
 		{"ls /var/lib", false},
@@ -356,6 +378,9 @@ func TestProtectedFiles(t *testing.T) {
 		}
 		if got := d.Decision == policy.Deny && d.Rule == "deny-gateway-files"; got != tc.deny {
 			t.Errorf("%s: %s by %s, want deny-gateway-files %v", tc.cmd, d.Decision, d.Rule, tc.deny)
+		}
+		if strings.Contains(tc.cmd, "gatehouse") && !strings.Contains(tc.cmd, "other.conf") && d.Decision == policy.Allow {
+			t.Errorf("%s: allowed", tc.cmd)
 		}
 	}
 }

@@ -163,7 +163,8 @@ func (a *Analyzer) AnalyzeContext(ctx context.Context, src, workdir string) ([]a
 
 // walkers read the contents of whole directory trees without a recursive
 // option. Listing names (find, du, tree, ls -R) reads no contents.
-var walkers = map[string]bool{"tar": true, "bsdtar": true, "rsync": true, "zip": true, "7z": true, "rg": true,
+var walkers = map[string]bool{"tar": true, "bsdtar": true, "pax": true, "rsync": true, "zip": true, "7z": true, "7za": true,
+	"7zr": true, "7zz": true, "rg": true, "ugrep": true,
 	"ag": true, "ack": true, "cpio": true, "scp": true, "git": true, "diff": true}
 
 // listers walk trees for names and sizes; only when they do more (delete,

@@ -43,8 +43,21 @@ func handleSQLClient(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *par
 	}
 	if cl.SQLOperand > 1 && len(ops) > 0 && !strings.Contains(ops[0].s, "://") {
 		// sqlite3 DB SQL: the first operand is a database file, read
-		// (and written, if the SQL writes) whole.
-		w.operand(sc, u, OperandRead, ops[0])
+		// (and written, if the SQL writes) whole; file:PATH?query is a URI
+		// naming one.
+		db := ops[0]
+		if len(db.s) > 5 && strings.EqualFold(db.s[:5], "file:") {
+			p, _, _ := strings.Cut(db.s[5:], "?")
+			if strings.HasPrefix(p, "//") {
+				p = strings.TrimPrefix(p, "//localhost")
+				p = strings.TrimPrefix(p, "//")
+				if !strings.HasPrefix(p, "/") {
+					p = "/" + p
+				}
+			}
+			db = withValue(db, p)
+		}
+		w.operand(sc, u, OperandRead, db)
 	}
 	if cl.SQLOperand > 0 && len(ops) >= cl.SQLOperand {
 		given = true

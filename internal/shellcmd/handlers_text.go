@@ -365,9 +365,17 @@ func handleXargs(w *walker, sc *scope, u *analysis.Unit, p *Program, ps *parsed,
 	}
 	if f, ok := ps.value("-a", "--arg-file"); ok {
 		w.operand(sc, u, OperandRead, f)
-		_, class := w.classifyPath(sc, f)
-		if class == analysis.Secret {
+		shown, class := w.classifyPath(sc, f)
+		switch class {
+		case analysis.Secret:
 			src = src.With(analysis.SecretRead)
+		case analysis.GatewayPath:
+			// The file's lines become arguments of the command xargs runs;
+			// the read itself is a unit of its own, so that it is judged.
+			r := &analysis.Unit{Kind: analysis.KindShell, Text: "xargs -a " + shown, Program: "xargs", Argv: []string{"xargs", "-a", shown},
+				Effects: analysis.Effects(analysis.Read)}
+			r.AddPath(analysis.Path{Value: shown, Class: class, Access: analysis.AccessRead})
+			w.add(r)
 		}
 	}
 	repl := ""

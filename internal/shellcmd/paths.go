@@ -2,6 +2,7 @@ package shellcmd
 
 import (
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/analysis"
@@ -9,13 +10,41 @@ import (
 
 func cleanPath(p string) string {
 	if p == "~" || strings.HasPrefix(p, "~/") {
-		c := path.Clean("/" + strings.TrimPrefix(p, "~"))
+		rest := strings.TrimPrefix(p, "~")
+		if climbsOut(rest) {
+			// ~/../.. leaves the home directory for a place that depends on
+			// where home is: unknown.
+			return unknownPlace
+		}
+		c := path.Clean("/" + rest)
 		if c == "/" {
 			return "~"
 		}
 		return "~" + c
 	}
 	return path.Clean(p)
+}
+
+// unknownPlace is the clean form of a path whose location is not known
+// (it climbs out of ~); it classifies as unknown.
+const unknownPlace = "\x00unknown"
+
+// climbsOut says whether a relative path (after ~) goes above its start
+// at some point.
+func climbsOut(rest string) bool {
+	depth := 0
+	for _, seg := range strings.Split(rest, "/") {
+		switch seg {
+		case "", ".":
+		case "..":
+			if depth--; depth < 0 {
+				return true
+			}
+		default:
+			depth++
+		}
+	}
+	return false
 }
 
 // pseudoPath reports paths that are not files: they are never recorded.
@@ -25,7 +54,12 @@ func pseudoPath(p string) bool {
 		"/dev/stderr", "/dev/tty", "/dev/full", "-":
 		return true
 	}
-	return strings.HasPrefix(p, "/dev/fd/") || strings.HasPrefix(p, "/proc/self/fd/")
+	for _, pre := range []string{"/dev/fd/", "/proc/self/fd/"} {
+		if n, ok := strings.CutPrefix(p, pre); ok && isDigits(n) {
+			return true // an open descriptor, not a path (/dev/fd/../.. is a path)
+		}
+	}
+	return false
 }
 
 // networkPath reports bash's /dev/tcp and /dev/udp pseudo-files.
@@ -298,8 +332,25 @@ func (w *walker) classifyGlob(sc *scope, a arg) analysis.PathClass {
 func (w *walker) globReachesProtected(pattern string) bool {
 	m := w.globMatcher()
 	ps := strings.Split(pattern, "/")
+	for i, seg := range ps {
+		// What Go's matcher does not speak (POSIX classes, extglob) is
+		// taken as matching anything in its segment.
+		if strings.Contains(seg, "[[:") || extglobSeg.MatchString(seg) {
+			ps[i] = "*"
+		}
+	}
 	for _, d := range w.a.protected {
 		ds := strings.Split(d, "/")
+		for i, seg := range ps {
+			if seg == "**" {
+				// ** (globstar) spans any number of segments: reaching the
+				// prefix before it is enough.
+				if m.match(strings.Join(ps[:i], "/"), strings.Join(ds[:min(i, len(ds))], "/")) {
+					return true
+				}
+				break
+			}
+		}
 		k := min(len(ps), len(ds))
 		if m.match(strings.Join(ps[:k], "/"), strings.Join(ds[:k], "/")) {
 			return true
@@ -307,6 +358,9 @@ func (w *walker) globReachesProtected(pattern string) bool {
 	}
 	return false
 }
+
+// extglobSeg matches a path segment with a bash extglob pattern.
+var extglobSeg = regexp.MustCompile(`[?*+@!]\(`)
 
 // holdsProtected says whether the directory p holds a protected path.
 func (w *walker) holdsProtected(p string) bool {
@@ -366,6 +420,12 @@ func literalLen(seg string) int {
 
 // classifyClean classifies a cleaned absolute or home-relative path.
 func (w *walker) classifyClean(p string) analysis.PathClass {
+	if p == unknownPlace {
+		return analysis.UnknownPath
+	}
+	if rest, ok := strings.CutPrefix(p, "/dev/fd/"); ok && !isDigits(rest) {
+		p = cleanPath("/proc/self/fd/" + rest) // /dev/fd is /proc/self/fd
+	}
 	for _, d := range w.a.protected {
 		if under(p, d) {
 			return analysis.GatewayPath

@@ -649,6 +649,11 @@ func (w *walker) onlyListsWorkspace(start int) bool {
 					return false
 				}
 			}
+			// Relative names are listed from the working directory: it
+			// must be the workspace too (cd /elsewhere && ls | xargs cat).
+			if dir, ok := w.dirs[i]; !ok || w.classifyClean(dir) != analysis.Workspace {
+				return false
+			}
 			continue
 		}
 		if !lineFilters[u.Program] || !u.Effects.Within(analysis.Effects(analysis.Read)) {
