@@ -365,6 +365,15 @@ func TestProtectedFiles(t *testing.T) {
 		{"cd /var/lib/gatehouse && cat $(ls)", false},      // names from elsewhere: reviewed
 		{"cd /var/lib/gatehouse && ls | xargs cat", false}, // names from elsewhere: reviewed
 		{"ls | xargs cat", false},
+		{"git diff --no-index /etc/gatehouse/alice.token /dev/null", true},
+		{"git diff --no-index /var/lib /tmp/x", true},
+		{"git grep --no-index . /var/lib/gatehouse/admin.token", true},
+		{"git blame --contents /var/lib/gatehouse/admin.token README.md", true},
+		{"git commit -F /var/lib/gatehouse/admin.token", true},
+		{"git config -f /etc/gatehouse/alice.token -l", true},
+		{"git hash-object -w /etc/gatehouse/alice.token", true},
+		{"openssl dgst /var/lib/gatehouse/admin.token", true},
+		{"openssl rsautl -encrypt -inkey /tmp/k -in /var/lib/gatehouse/admin.token", true},
 		{"cat /proc/self/status", false},
 		{"cat /proc/1234/status", false},
 		{"ls /var/lib", false},
