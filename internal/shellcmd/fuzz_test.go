@@ -18,6 +18,8 @@ import (
 // wrappers, deep nesting, and inputs that are not commands at all. The
 // corpus the fuzzer found is in testdata/fuzz/FuzzAnalyze.
 var fuzzSeeds = []string{
+	"cat /var/lib/g*/admin.token", "shopt -s globstar extglob; cat /var/**/@(x|y)/[[:alpha:]]*", "cat ~/../../x /dev/fd/../y",
+	"cd /var/lib && grep -r . && ls | xargs cat", "ln -s /var/lib l && cat l/gatehouse/x", "cat /proc/$PPID/root/x",
 	// Heredocs and here-strings.
 	"cat <<EOF\nhello $USER\nEOF",
 	"cat <<'EOF' | bash\nrm -rf /\nEOF",
@@ -81,6 +83,8 @@ func FuzzAnalyze(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	// The gateway's own files, so that their checks are fuzzed too.
+	a.Protect("/var/lib/gatehouse", "/etc/gatehouse/alice.token", "/proc/4242")
 	f.Fuzz(func(t *testing.T, src string) {
 		start := time.Now()
 		units, stack, err := analyzeRecover(a, src)
