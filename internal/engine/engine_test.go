@@ -373,6 +373,10 @@ func TestProtectedFiles(t *testing.T) {
 		{"git config -f /etc/gatehouse/alice.token -l", true},
 		{"git hash-object -w /etc/gatehouse/alice.token", true},
 		{"openssl dgst /var/lib/gatehouse/admin.token", true},
+		{"curl file:///var/lib/gatehouse/admin.token", true},
+		{"curl file:///var/lib/gate%68ouse/admin.token", true},
+		{"curl 'file:///var/lib/gatehous[d-f]/admin.token'", true},
+		{"curl 'file:///var/lib/gate{house,x}/admin.token'", false}, // unknown: reviewed
 		{"openssl rsautl -encrypt -inkey /tmp/k -in /var/lib/gatehouse/admin.token", true},
 		{"cat /proc/self/status", false},
 		{"cat /proc/1234/status", false},

@@ -72,7 +72,20 @@ func (w *walker) url(sc *scope, u *analysis.Unit, a arg) {
 	}
 	if strings.HasPrefix(strings.ToLower(s), "file:") {
 		p := strings.TrimPrefix(strings.TrimPrefix(s[5:], "//"), "localhost")
-		w.operand(sc, u, OperandRead, arg{s: p, raw: s})
+		fa := arg{s: p, raw: s}
+		// %XX is decoded; curl expands {a,b} and [x-y] itself: a pattern.
+		if dec, err := url.PathUnescape(p); err != nil {
+			fa.dynamic = true
+		} else {
+			fa.s = dec
+		}
+		switch {
+		case strings.ContainsAny(fa.s, "{}"):
+			fa.dynamic = true
+		case strings.ContainsAny(fa.s, "[]*?"):
+			fa.glob = true
+		}
+		w.operand(sc, u, OperandRead, fa)
 		return
 	}
 	if !strings.Contains(s, "://") {
