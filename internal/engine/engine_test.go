@@ -362,8 +362,10 @@ func TestProtectedFiles(t *testing.T) {
 		{"ag -r tok /var/lib", true},
 		{"sqlite3 file:/var/lib/gatehouse/gatehouse.db .dump", true},
 		{"sqlite3 'file:///var/lib/gatehouse/gatehouse.db?immutable=1' 'select 1'", true},
-		{"cd /var/lib/gatehouse && cat $(ls)", false},      // names from elsewhere: reviewed
-		{"cd /var/lib/gatehouse && ls | xargs cat", false}, // names from elsewhere: reviewed
+		{"cd /var/lib/gatehouse && cat $(ls)", true},
+		{"cd /var/lib/gatehouse && ls | xargs cat", true},
+		{"cd /var/lib/gatehouse && unzip /tmp/evil.zip", true},
+		{"cd /var/lib && ls | xargs cat", false}, // names from elsewhere: reviewed
 		{"ls | xargs cat", false},
 		{"git diff --no-index /etc/gatehouse/alice.token /dev/null", true},
 		{"git diff --no-index /var/lib /tmp/x", true},

@@ -37,6 +37,15 @@ func (w *walker) builtin(sc *scope, args []arg, env map[string]arg) bool {
 				return true
 			}
 			sc.chdir(ops[0], true)
+			if sc.cwdKnown && w.classifyClean(sc.cwd) == analysis.GatewayPath {
+				// Inside the gateway's own directory every relative name
+				// (ls | xargs cat, unzip, mktemp -p .) reaches its files.
+				u := w.newUnit(sc, args)
+				u.Program = name
+				u.Effects = u.Effects.With(analysis.Read)
+				u.AddPath(analysis.Path{Value: ops[0].display(), Class: analysis.GatewayPath, Access: analysis.AccessRead})
+				w.add(u)
+			}
 		}
 		return true
 	case "eval":
