@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/execute"
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/store/postgres"
 	"github.com/gatehouse/gatehouse/internal/store/sqlite"
 )
@@ -210,7 +211,29 @@ func (m *Main) buildGateway(ctx context.Context, cfg *config.Config, log *slog.L
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("open store: %w", err)
 	}
-	return gateway.New(gcfg, eng, st, log), st, closeTargets, nil
+	var hooks []notify.Webhook
+	for i, h := range cfg.Webhooks {
+		wh := notify.Webhook{URL: h.URL, Format: h.Format}
+		if h.SecretEnv != "" {
+			sec, err := m.secret(h.SecretEnv, "")
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("notify.webhooks[%d].secret_env: %w", i, err)
+			}
+			wh.Secret = []byte(sec)
+		}
+		hooks = append(hooks, wh)
+	}
+	gcfg.LinkBase = cfg.PublicURL
+	if gcfg.LinkBase == "" {
+		gcfg.LinkBase = "http://" + cfg.Listen
+	}
+	if len(hooks) > 0 {
+		n := notify.New(hooks, notify.Options{OnFailure: func(no gateway.Notice, url string, err error) { gw.NotifyFailed(no, url, err) }}, log)
+		gcfg.Notifier = n
+		closers = append(closers, func() { n.Close(5 * time.Second) })
+	}
+	gw = gateway.New(gcfg, eng, st, log)
+	return gw, st, closeTargets, nil
 }
 
 // secret reads a secret from the environment variable or the file that

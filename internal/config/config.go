@@ -26,6 +26,7 @@ import (
 // Config is the validated configuration.
 type Config struct {
 	Listen      string
+	PublicURL   string // how reviewers reach the gateway, for links in notifications; empty: http://LISTEN
 	ProxyListen string
 	DataDir     string
 	Store       string
@@ -121,6 +122,7 @@ func Default(workdir string) *Config {
 type fileDTO struct {
 	Version     int                     `yaml:"version"`
 	Listen      string                  `yaml:"listen"`
+	PublicURL   string                  `yaml:"public_url"`
 	ProxyListen string                  `yaml:"proxy_listen"`
 	DataDir     string                  `yaml:"data_dir"`
 	Store       string                  `yaml:"store"`
@@ -241,6 +243,13 @@ func Parse(data []byte, dir string) (*Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "want host:port, got %q", c.Listen)
+	}
+	if f.PublicURL != "" {
+		u, err := url.Parse(f.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("public_url", "want the gateway's URL as reviewers reach it, such as https://gatehouse.example.com, got %q", f.PublicURL)
+		}
+		c.PublicURL = strings.TrimRight(f.PublicURL, "/")
 	}
 	if f.ProxyListen != "" {
 		c.ProxyListen = f.ProxyListen

@@ -218,3 +218,43 @@ type Store interface {
 	Watch(ctx context.Context, fn func(id string)) error
 	Close() error
 }
+
+// Notice events.
+const (
+	NoticeReviewNeeded = "review.needed"
+	NoticeDecided      = "request.decided"
+)
+
+// Notice tells people outside the gateway (reviewers' chat, a pager) that a
+// request needs review or was decided.
+type Notice struct {
+	Event   string        // NoticeReviewNeeded or NoticeDecided
+	Link    string        // where a reviewer opens the request
+	Request NoticeRequest // what the notice shows
+}
+
+// NoticeRequest is what a notice shows of a request: never the session's
+// token or anything secret.
+type NoticeRequest struct {
+	ID                string    `json:"id"`
+	Agent             string    `json:"agent"`
+	SessionID         string    `json:"session_id"`
+	Target            string    `json:"target"`
+	Class             string    `json:"class"`
+	Kind              string    `json:"kind"`
+	Command           string    `json:"command"`
+	State             State     `json:"state"`
+	Decision          string    `json:"decision"`
+	RiskScore         int       `json:"risk_score"`
+	RiskLevel         string    `json:"risk_level"`
+	EstimatedRows     *int64    `json:"estimated_rows"`
+	ApprovalsRequired int       `json:"approvals_required"`
+	Approvals         []string  `json:"approvals"`
+	Reason            string    `json:"reason,omitempty"`
+	ExpiresAt         time.Time `json:"expires_at"`
+}
+
+// Notifier sends notices; it must not block.
+type Notifier interface {
+	Notify(Notice)
+}

@@ -153,6 +153,7 @@ func (s *Service) Submit(ctx context.Context, p *Principal, a SubmitArgs) (*Requ
 		case s.wake <- struct{}{}:
 		default:
 		}
+		s.notify(NoticeReviewNeeded, r)
 	}
 	return r, nil
 }
@@ -334,9 +335,13 @@ func (s *Service) Vote(ctx context.Context, p *Principal, id string, a VoteArgs)
 		return nil, fmt.Errorf("%w: record vote: %w", ErrUnavailable, err)
 	}
 	if expired {
+		s.notify(NoticeDecided, r)
 		return r, fmt.Errorf("%w: request %s was not decided before %s", ErrExpired, r.ID, r.ExpiresAt.Format(time.RFC3339))
 	}
 	s.log.Info("review voted", "request", r.ID, "reviewer", p.Name, "approve", a.Approve, "state", string(r.State))
+	if r.State != PendingReview {
+		s.notify(NoticeDecided, r)
+	}
 	if r.State == Approved && r.Mode == Execute {
 		s.startRun(r.ID)
 	}
@@ -355,7 +360,7 @@ func expire(r *Request, now time.Time) ([]audit.Event, error) {
 // ErrConflict if it is no longer in from.
 func (s *Service) finish(ctx context.Context, id string, from, to State, actor, reason string) (*Request, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
-	return s.store.UpdateRequest(ctx, id, func(r *Request) ([]audit.Event, error) {
+	r, err := s.store.UpdateRequest(ctx, id, func(r *Request) ([]audit.Event, error) {
 		if r.State != from {
 			return nil, fmt.Errorf("%w: request %s is %s", ErrConflict, r.ID, r.State)
 		}
@@ -371,6 +376,10 @@ func (s *Service) finish(ctx context.Context, id string, from, to State, actor, 
 		ev.Time = now
 		return []audit.Event{ev}, err
 	})
+	if err == nil && from == PendingReview {
+		s.notify(NoticeDecided, r)
+	}
+	return r, err
 }
 
 // Outcome is what a caller in authorize mode reports after running an

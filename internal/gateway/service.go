@@ -90,6 +90,10 @@ type Config struct {
 	MaxPending int
 	// Now is the clock; nil: time.Now. Tests pass their own.
 	Now func() time.Time
+	// Notifier is told when a request needs review and when one is
+	// decided; nil: nobody. LinkBase starts the link in a notice.
+	Notifier Notifier
+	LinkBase string
 }
 
 // Service is the gateway. It is safe for concurrent use.
@@ -248,6 +252,33 @@ func require(p *Principal, roles ...Role) error {
 		role = "the token of " + p.Actor()
 	}
 	return fmt.Errorf("%w: this needs a %s token, not %s", ErrForbidden, strings.Join(names, " or "), role)
+}
+
+// notify tells the notifier of a request's event.
+func (s *Service) notify(event string, r *Request) {
+	if s.cfg.Notifier == nil || r == nil {
+		return
+	}
+	d := &r.Decision
+	s.cfg.Notifier.Notify(Notice{Event: event, Link: strings.TrimRight(s.cfg.LinkBase, "/") + "/v1/requests/" + r.ID,
+		Request: NoticeRequest{ID: r.ID, Agent: r.Agent, SessionID: r.SessionID, Target: r.Target, Class: d.Class, Kind: r.Kind,
+			Command: r.Command, State: r.State, Decision: string(d.Decision), RiskScore: d.RiskScore, RiskLevel: string(d.RiskLevel),
+			EstimatedRows: d.Impact.EstimatedRows, ApprovalsRequired: d.ApprovalsRequired, Approvals: r.Approvals(), Reason: r.Reason,
+			ExpiresAt: r.ExpiresAt}})
+}
+
+// NotifyFailed records in the audit trail that a notice could not be
+// delivered (url without its secret path).
+func (s *Service) NotifyFailed(n Notice, url string, cause error) {
+	ev, err := audit.New(audit.GatewayError, "gateway", map[string]any{"what": "notification not delivered", "event": n.Event,
+		"url": url, "error": cause.Error()})
+	if err != nil {
+		return
+	}
+	ev.SessionID, ev.RequestID = n.Request.SessionID, n.Request.ID
+	if err := s.store.Append(context.Background(), ev); err != nil {
+		s.log.Error("record notification failure", "error", err)
+	}
 }
 
 // Targets returns the targets, for the front doors' listings.
