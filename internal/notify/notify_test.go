@@ -22,8 +22,8 @@ func notice(event string) gateway.Notice {
 	rows := int64(12400)
 	return gateway.Notice{Event: event, Link: "https://gatehouse.example/v1/requests/req_1", Request: gateway.NoticeRequest{
 		ID: "req_1", Agent: "claude", SessionID: "ses_1", Target: "app-db", Class: "customer-data", Kind: "sql",
-		Command:  "DELETE FROM inactive_users WHERE note = '<script>alert(1)</script> ``` <@here>'",
-		State:    gateway.PendingReview, Decision: "review", RiskScore: 95, RiskLevel: "critical", EstimatedRows: &rows,
+		Command: "DELETE FROM inactive_users WHERE note = '<script>alert(1)</script> ``` <@here>'",
+		State:   gateway.PendingReview, Decision: "review", RiskScore: 95, RiskLevel: "critical", EstimatedRows: &rows,
 		ApprovalsRequired: 1, Approvals: []string{}, ExpiresAt: time.Now().Add(15 * time.Minute)}}
 }
 
