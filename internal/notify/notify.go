@@ -101,6 +101,9 @@ type Notifier struct {
 	wg    sync.WaitGroup
 	stop  context.CancelFunc
 	once  sync.Once
+
+	mu     sync.Mutex // guards closed and sends on queue
+	closed bool
 }
 
 // New starts a notifier; Close stops it.
@@ -129,9 +132,16 @@ func (n *Notifier) Notify(no gateway.Notice) {
 	if len(n.hooks) == 0 {
 		return
 	}
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return
+	}
 	select {
 	case n.queue <- no:
+		n.mu.Unlock()
 	default:
+		n.mu.Unlock()
 		n.fail(no, "", errors.New("notification queue full; notice dropped"))
 	}
 }
@@ -140,7 +150,10 @@ func (n *Notifier) Notify(no gateway.Notice) {
 // more at most, waiting up to grace.
 func (n *Notifier) Close(grace time.Duration) {
 	n.once.Do(func() {
+		n.mu.Lock()
+		n.closed = true
 		close(n.queue)
+		n.mu.Unlock()
 		done := make(chan struct{})
 		go func() { n.wg.Wait(); close(done) }()
 		select {

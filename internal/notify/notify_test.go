@@ -204,3 +204,14 @@ func TestVerifyRejectsReplays(t *testing.T) {
 		t.Error("a signature verified another body")
 	}
 }
+
+// TestNotifyAfterClose is a no-op, not a panic.
+func TestNotifyAfterClose(t *testing.T) {
+	url, _, hits := receiver(t)
+	n := notify.New([]notify.Webhook{{URL: url}}, notify.Options{}, quiet())
+	n.Close(time.Second)
+	n.Notify(notice(gateway.NoticeReviewNeeded))
+	if h := hits.Load(); h != 0 {
+		t.Errorf("%d deliveries after Close", h)
+	}
+}
