@@ -82,8 +82,10 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer closeTargets()
+	// Deferred in reverse: the gateway stops, then notices are flushed and
+	// targets closed, and the store, which both write to, closes last.
 	defer st.Close()
+	defer closeTargets()
 	if err := gw.Start(ctx); err != nil {
 		return err
 	}
