@@ -3,6 +3,8 @@ package execute
 import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/gatehouse/gatehouse/internal/sqlcheck"
 )
 
 // pureFuncs are built-in functions without side effects that WHERE clauses
@@ -92,29 +94,15 @@ func countQuery(stmt *pg.Node, version int32) (string, bool) {
 // onlyPureFuncs says whether every function n calls, at any depth, is one of
 // [pureFuncs], unqualified or in pg_catalog.
 func onlyPureFuncs(n *pg.Node) bool {
-	if n == nil {
-		return true
-	}
 	ok := true
-	var visit func(m protoreflect.Message)
-	visit = func(m protoreflect.Message) {
-		if f, isFunc := m.Interface().(*pg.FuncCall); isFunc && !pureFunc(f.Funcname) {
-			ok = false
-			return
-		}
-		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			switch {
-			case fd.IsList() && fd.Message() != nil:
-				for i := range v.List().Len() {
-					visit(v.List().Get(i).Message())
-				}
-			case fd.Message() != nil && !fd.IsMap():
-				visit(v.Message())
+	if n != nil {
+		sqlcheck.Inspect(n.ProtoReflect(), func(m protoreflect.Message) bool {
+			if f, isFunc := m.Interface().(*pg.FuncCall); isFunc && !pureFunc(f.Funcname) {
+				ok = false
 			}
 			return ok
 		})
 	}
-	visit(n.ProtoReflect())
 	return ok
 }
 
@@ -132,29 +120,15 @@ func pureFunc(name []*pg.Node) bool {
 // readsOtherRelations says whether n refers to any relation: a subquery,
 // a table, a function in FROM.
 func readsOtherRelations(n *pg.Node) bool {
-	if n == nil {
-		return false
-	}
 	found := false
-	var visit func(m protoreflect.Message)
-	visit = func(m protoreflect.Message) {
-		switch m.Interface().(type) {
-		case *pg.SubLink, *pg.RangeVar, *pg.RangeSubselect, *pg.RangeFunction, *pg.SelectStmt:
-			found = true
-			return
-		}
-		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			switch {
-			case fd.IsList() && fd.Message() != nil:
-				for i := range v.List().Len() {
-					visit(v.List().Get(i).Message())
-				}
-			case fd.Message() != nil && !fd.IsMap():
-				visit(v.Message())
+	if n != nil {
+		sqlcheck.Inspect(n.ProtoReflect(), func(m protoreflect.Message) bool {
+			switch m.Interface().(type) {
+			case *pg.SubLink, *pg.RangeVar, *pg.RangeSubselect, *pg.RangeFunction, *pg.SelectStmt:
+				found = true
 			}
 			return !found
 		})
 	}
-	visit(n.ProtoReflect())
 	return found
 }

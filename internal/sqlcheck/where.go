@@ -58,17 +58,17 @@ func refsTarget(n *pg.Node, t *target) bool {
 				return false
 			case *pg.SubLink:
 				if x.Testexpr != nil {
-					inspect(x.Testexpr.ProtoReflect(), visit(inSub))
+					Inspect(x.Testexpr.ProtoReflect(), visit(inSub))
 				}
 				if x.Subselect != nil {
-					inspect(x.Subselect.ProtoReflect(), visit(true))
+					Inspect(x.Subselect.ProtoReflect(), visit(true))
 				}
 				return false
 			}
 			return true
 		}
 	}
-	inspect(n.ProtoReflect(), visit(false))
+	Inspect(n.ProtoReflect(), visit(false))
 	return found
 }
 
@@ -142,7 +142,7 @@ func unwrap(n *pg.Node) *pg.Node {
 // for every row: it filters nothing.
 func mentionsColumns(n *pg.Node) bool {
 	found := false
-	inspect(n.ProtoReflect(), func(m protoreflect.Message) bool {
+	Inspect(n.ProtoReflect(), func(m protoreflect.Message) bool {
 		if _, ok := m.Interface().(*pg.ColumnRef); ok {
 			found = true
 		}
@@ -151,9 +151,9 @@ func mentionsColumns(n *pg.Node) bool {
 	return found
 }
 
-// inspect walks the tree of messages under m depth-first, calling f on
+// Inspect walks a parse tree (any pg_query message) depth-first, calling f on
 // each; when f returns false the message's children are skipped.
-func inspect(m protoreflect.Message, f func(protoreflect.Message) bool) {
+func Inspect(m protoreflect.Message, f func(protoreflect.Message) bool) {
 	if !f(m) {
 		return
 	}
@@ -163,10 +163,10 @@ func inspect(m protoreflect.Message, f func(protoreflect.Message) bool) {
 		case fd.IsList():
 			l := v.List()
 			for i := range l.Len() {
-				inspect(l.Get(i).Message(), f)
+				Inspect(l.Get(i).Message(), f)
 			}
 		default:
-			inspect(v.Message(), f)
+			Inspect(v.Message(), f)
 		}
 		return true
 	})
@@ -497,7 +497,7 @@ func boolConst(n *pg.Node) (bool, bool) {
 func columnSet(n *pg.Node) []string {
 	var cols []string
 	sub := false
-	inspect(n.ProtoReflect(), func(m protoreflect.Message) bool {
+	Inspect(n.ProtoReflect(), func(m protoreflect.Message) bool {
 		switch x := m.Interface().(type) {
 		case *pg.ColumnRef:
 			parts := make([]string, 0, len(x.Fields))
@@ -639,7 +639,7 @@ func sameTree(a, b *pg.Node) bool {
 }
 
 func clearLocations(m protoreflect.Message) {
-	inspect(m, func(m protoreflect.Message) bool {
+	Inspect(m, func(m protoreflect.Message) bool {
 		if fd := m.Descriptor().Fields().ByName("location"); fd != nil && fd.Kind() == protoreflect.Int32Kind {
 			m.Clear(fd)
 		}
@@ -650,7 +650,7 @@ func clearLocations(m protoreflect.Message) {
 // volatile reports calls such as random() whose two copies may differ.
 func volatile(n *pg.Node) bool {
 	v := false
-	inspect(n.ProtoReflect(), func(m protoreflect.Message) bool {
+	Inspect(n.ProtoReflect(), func(m protoreflect.Message) bool {
 		if f, ok := m.Interface().(*pg.FuncCall); ok && len(f.Funcname) > 0 {
 			switch strings.ToLower(constText(f.Funcname[len(f.Funcname)-1])) {
 			case "random", "nextval", "clock_timestamp", "gen_random_uuid", "timeofday":
