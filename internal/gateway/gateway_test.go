@@ -673,3 +673,33 @@ func TestClockChangesDoNotBreakTheTrail(t *testing.T) {
 		t.Errorf("verify after a clock change: %v", err)
 	}
 }
+
+// TestDeletionEstimates: a deletion in the workspace is shown with the
+// number of files under what it deletes (find's filters are not applied:
+// an upper bound).
+func TestDeletionEstimates(t *testing.T) {
+	e := newEnv(t, nil)
+	agent, _ := e.agent(t, "work:write")
+	for _, f := range []string{"build/a.o", "build/b.o", "build/sub/c.o", "dist/x"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(e.dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(e.dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		cmd  string
+		want int64
+	}{
+		{"rm -rf build", 5},                   // build, build/sub and 3 files
+		{"find build -name '*.o' -delete", 5}, // the same tree, filters ignored
+		{"rm -r build/sub dist", 4},           // two trees
+		{"rm -rf b*", 5},                      // a glob, expanded in the workdir
+	} {
+		r := e.submit(t, agent, "work", tc.cmd)
+		if got := r.Decision.Impact.EstimatedFiles; got == nil || *got != tc.want {
+			t.Errorf("%s: estimated files %v, want %d", tc.cmd, got, tc.want)
+		}
+	}
+}
